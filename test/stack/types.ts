@@ -1,0 +1,41 @@
+/**
+ * What the local stack is made of, as recorded in `.lagscale/stack.json`. Every process the stack starts is
+ * detached and recorded here, so that `stack down`, a test in another process, or the demo can find it again.
+ */
+export interface KafkaInfo {
+  /** external: KAFKA_BOOTSTRAP_SERVERS; testcontainers: a container; local: a KRaft broker from Maven Central. */
+  kind: "external" | "testcontainers" | "local";
+  version: string;
+  /** PLAINTEXT listener, host:port. */
+  bootstrapServers: string[];
+  /** SASL_PLAINTEXT listener with SCRAM users, when the stack was asked for one. */
+  sasl?: {
+    bootstrapServers: string[];
+    users: { mechanism: "scram-sha-256" | "scram-sha-512"; username: string; password: string }[];
+  };
+  /** Enough to stop and start the same broker again from any process (kind-specific). */
+  handle: Record<string, unknown>;
+}
+
+export interface KubeInfo {
+  kind: "external" | "local";
+  version: string;
+  /** Admin kubeconfig for tools and tests. */
+  kubeconfig: string;
+  server: string;
+  /** Name of the Node the pod runner registered (local kind only). */
+  nodeName?: string;
+  handle: Record<string, unknown>;
+}
+
+export interface StackInfo {
+  startedAt: string;
+  /** Folder holding state, logs and the stack's kubeconfig. */
+  dir: string;
+  kubeconfig: string;
+  bootstrapServers: string[];
+  kafka: KafkaInfo;
+  kube: KubeInfo;
+  /** Seconds each part took to come up, for the provisioning report. */
+  timings: Record<string, number>;
+}
