@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager and etcd from the Go module proxy into $2 (a cache folder).
+# Builds kube-apiserver, kube-controller-manager, kubectl and etcd from the Go module proxy into $2 (a cache folder).
 # k8s.io/kubernetes and etcd's server cannot be `go install`ed (their go.mod has replace directives), so each
 # is built from a small module of ours that requires it, mapping the staging modules to their published tags.
 set -euo pipefail
@@ -11,7 +11,13 @@ mkdir -p "$WORK/kube" "$WORK/etcd" "$OUT/bin"
 export GOFLAGS=-mod=mod CGO_ENABLED=0
 staging_tag="v0.${KUBE_VERSION#v1.}"
 
-if [ ! -x "$OUT/bin/kube-apiserver" ] || [ ! -x "$OUT/bin/kube-controller-manager" ]; then
+KUBE_CMDS=(kube-apiserver kube-controller-manager kubectl)
+missing=()
+for cmd in "${KUBE_CMDS[@]}"; do
+  [ -x "$OUT/bin/$cmd" ] || missing+=("k8s.io/kubernetes/cmd/$cmd")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
   cd "$WORK/kube"
   [ -f go.mod ] || go mod init lagscale.local/controlplane >/dev/null 2>&1
   go mod download k8s.io/kubernetes@"$KUBE_VERSION"
@@ -35,12 +41,13 @@ package controlplane
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
-  go mod tidy >/dev/null 2>&1 || go get k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
-  echo "building kube-apiserver and kube-controller-manager $KUBE_VERSION (several minutes on first run)" >&2
+  go mod tidy >/dev/null 2>&1 || go get "${missing[@]}"
+  echo "building ${missing[*]##*/} $KUBE_VERSION (several minutes on first run)" >&2
   go build -trimpath -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION" \
-    -o "$OUT/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+    -o "$OUT/bin/" "${missing[@]}"
 fi
 
 if [ ! -x "$OUT/bin/etcd" ]; then
