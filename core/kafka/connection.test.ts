@@ -9,10 +9,10 @@ import {
 
 const t = { connectionTimeoutMs: 1000, requestTimeoutMs: 2000, retries: 1 };
 
-test("the same brokers in any order, trimmed and deduplicated, are one cluster", () => {
+test("the same brokers in any order or case, trimmed and deduplicated, are one cluster", () => {
   assert.equal(
     connectionKey({ brokers: ["b:1", "a:1"] }),
-    connectionKey({ brokers: [" a:1", "b:1", "a:1 "] }),
+    connectionKey({ brokers: [" A:1", "b:1", "a:1 "] }),
   );
   assert.notEqual(connectionKey({ brokers: ["a:1"] }), connectionKey({ brokers: ["a:2"] }));
 });

@@ -3,12 +3,13 @@ import { createHash } from "node:crypto";
 import type { KafkaConfig, SASLOptions } from "kafkajs";
 import type { KafkaConnection } from "./types.js";
 
+/** Host names are case-insensitive; the same list as core/triggers' kafkaClusterIdentity uses. */
 function normalizedBrokers(connection: KafkaConnection): string[] {
-  return [...new Set(connection.brokers.map((b) => b.trim()).filter((b) => b !== ""))].sort();
+  return [...new Set(connection.brokers.map((b) => b.trim().toLowerCase()).filter((b) => b !== ""))].sort();
 }
 
 /**
- * A stable key for a connection: equal for the same brokers (any order, trimmed, duplicates dropped), the
+ * A stable key for a connection: equal for the same brokers (any order, any case, trimmed, duplicates dropped), the
  * same credentials and the same TLS material. It is a digest, so it can be logged without leaking secrets.
  */
 export function connectionKey(connection: KafkaConnection): string {
