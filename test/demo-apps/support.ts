@@ -1,0 +1,207 @@
+/**
+ * Helpers for the demo-app tests: run the producer or consumer as a child process (the way it runs in a
+ * pod), read its output line by line, and look at the broker with the admin API.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { AssignerProtocol, Kafka, logLevel, type Admin } from "kafkajs";
+import { loadStack } from "../support/stack.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export function bootstrapServers(): string[] {
+  return loadStack().bootstrapServers;
+}
+
+export function testKafka(clientId: string): Kafka {
+  return new Kafka({ clientId, brokers: bootstrapServers(), logLevel: logLevel.NOTHING });
+}
+
+export async function connectedAdmin(): Promise<Admin> {
+  const admin = testKafka("demo-apps-test-admin").admin();
+  await admin.connect();
+  return admin;
+}
+
+/** Auto-creation is off on the stack's broker: every test makes its own topic. */
+export async function createTopic(admin: Admin, topic: string, numPartitions = 5): Promise<void> {
+  await admin.createTopics({
+    topics: [{ topic, numPartitions, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+}
+
+/** End offset per partition. */
+export async function endOffsets(admin: Admin, topic: string): Promise<Map<number, number>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+}
+
+export const sum = (m: Map<number, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** Committed offset per partition (-1 counted as 0). */
+export async function committed(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
+  const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map((result?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]));
+}
+
+export interface MemberView {
+  memberId: string;
+  clientHost: string;
+  partitions: number[];
+}
+
+export async function describeGroup(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<{ state: string; protocol: string; members: MemberView[] }> {
+  const { groups } = await admin.describeGroups([groupId]);
+  const group = groups[0];
+  if (!group) throw new Error(`describeGroups returned nothing for ${groupId}`);
+  return {
+    state: group.state,
+    protocol: group.protocol,
+    members: group.members.map((m) => ({
+      memberId: m.memberId,
+      clientHost: m.clientHost,
+      partitions:
+        m.memberAssignment.length === 0
+          ? []
+          : [...(AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topic] ?? [])].sort(
+              (a, b) => a - b,
+            ),
+    })),
+  };
+}
+
+/** Polls `check` until it returns a value (not undefined) or the time is up. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`,
+  );
+}
+
+export interface RunningApp {
+  child: ChildProcess;
+  /** stdout lines so far. */
+  lines: string[];
+  /** stderr so far, for failure messages. */
+  stderr(): string;
+  /** Resolves with the first stdout line (from `from` on) matching `pattern`. */
+  waitForLine(pattern: RegExp, timeoutMs: number, from?: number): Promise<string>;
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  exited: Promise<number | string>;
+  /** Sends a signal and resolves with the exit status and how long the exit took. */
+  signal(sig: NodeJS.Signals): Promise<{ status: number | string; ms: number }>;
+  /** SIGKILL if still running (cleanup). */
+  kill(): void;
+}
+
+/** Runs demo-apps/<app>/src/main.ts with node + tsx, with the given environment added. */
+export function startApp(app: "producer" | "consumer", env: Record<string, string>): RunningApp {
+  const entry = path.join(root, "demo-apps", app, "src", "main.ts");
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  let partial = "";
+  let err = "";
+  const waiters = new Set<() => void>();
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    partial += chunk;
+    const parts = partial.split("\n");
+    partial = parts.pop() ?? "";
+    lines.push(...parts);
+    for (const w of waiters) w();
+  });
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on("exit", (code, sig) => {
+      for (const w of waiters) w();
+      resolve(code ?? sig ?? "unknown");
+    }),
+  );
+  const running = () => child.exitCode === null && child.signalCode === null;
+
+  return {
+    child,
+    lines,
+    stderr: () => err,
+    waitForLine(pattern, timeoutMs, from = 0) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const hit = lines.slice(from).find((l) => pattern.test(l));
+          if (hit !== undefined) return done(() => resolve(hit));
+          if (!running()) {
+            done(() =>
+              reject(
+                new Error(`${app} exited before printing ${pattern}; stdout:\n${lines.join("\n")}\n${err}`),
+              ),
+            );
+          }
+        };
+        const timer = setTimeout(
+          () =>
+            done(() =>
+              reject(
+                new Error(
+                  `${app} did not print ${pattern} within ${timeoutMs} ms:\n${lines.join("\n")}\n${err}`,
+                ),
+              ),
+            ),
+          timeoutMs,
+        );
+        const done = (fn: () => void) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          fn();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    exited,
+    async signal(sig) {
+      const started = Date.now();
+      child.kill(sig);
+      const status = await exited;
+      return { status, ms: Date.now() - started };
+    },
+    kill() {
+      if (running()) child.kill("SIGKILL");
+    },
+  };
+}
+
+/** Starts the producer on a free port and resolves with its base URL once it listens. */
+export async function startProducer(env: Record<string, string>): Promise<{ app: RunningApp; url: string }> {
+  const app = startApp("producer", { BIND_ADDRESS: "127.0.0.1:0", ...env });
+  const line = await app.waitForLine(/http server started on/, 30_000);
+  const { port } = JSON.parse(line) as { port: number };
+  return { app, url: `http://127.0.0.1:${port}` };
+}
