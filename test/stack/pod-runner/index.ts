@@ -1,0 +1,163 @@
+/**
+ * The process pod runner of the local stack (see README.md in this folder).
+ *
+ * - launchPodRunner: starts main.ts as a detached process (log: `<stateDir>/logs/pod-runner.log`) and
+ *   resolves once its Node is Ready.
+ * - stopPodRunner: SIGTERM; the runner stops every pod process with its grace period, then exits.
+ * - startPodRunnerInProcess: the same runner inside this process (for tests of the runner itself).
+ */
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { createLogger, type Logger } from "../../../core/log.js";
+import { repoRoot } from "../paths.js";
+import { loadKubeConfig, sleep } from "./kube.js";
+import { PodRunner } from "./runner.js";
+
+export { PodRunner } from "./runner.js";
+export { BUILTIN_IMAGES, IMAGES_ENV, type ImageEntry, type ImageMap } from "./images.js";
+
+export interface PodRunnerHandle {
+  pid: number;
+  nodeName: string;
+}
+
+export interface LaunchOptions {
+  kubeconfig: string;
+  stateDir: string;
+  nodeName: string;
+  progress?: (line: string) => void;
+  /** Extra image map files (JSON); LAGSCALE_POD_RUNNER_IMAGES in the environment is read too. */
+  imageFiles?: string[];
+  kubeletVersion?: string;
+  env?: NodeJS.ProcessEnv;
+  /** How long to wait for the Node to be Ready (default 60 s). */
+  readyTimeoutMs?: number;
+}
+
+const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.ts");
+const MARK = "pod-runner/main.ts";
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    if (/^\d+ \(.*\) Z/s.test(stat)) return false;
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(MARK);
+  } catch {
+    return false;
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+async function nodeReady(core: CoreV1Api, name: string): Promise<boolean> {
+  try {
+    const node = await core.readNode({ name });
+    return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  } catch {
+    return false;
+  }
+}
+
+export async function launchPodRunner(opts: LaunchOptions): Promise<PodRunnerHandle> {
+  const progress = opts.progress ?? (() => {});
+  const logDir = path.join(opts.stateDir, "logs");
+  mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, "pod-runner.log");
+  const args = [
+    "--import",
+    "tsx",
+    MAIN,
+    "--kubeconfig",
+    opts.kubeconfig,
+    "--state-dir",
+    opts.stateDir,
+    "--node-name",
+    opts.nodeName,
+    ...(opts.imageFiles ?? []).flatMap((f) => ["--images", f]),
+    ...(opts.kubeletVersion ? ["--kubelet-version", opts.kubeletVersion] : []),
+  ];
+  const fd = openSync(logFile, "a");
+  let pid: number | undefined;
+  let exited: string | undefined;
+  try {
+    const child = spawn(process.execPath, args, {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ["ignore", fd, fd],
+      env: opts.env ?? process.env,
+    });
+    child.on("exit", (code, signal) => (exited = `exited with ${code ?? signal}`));
+    child.on("error", (err) => (exited = `could not start: ${err.message}`));
+    child.unref();
+    pid = child.pid;
+  } finally {
+    closeSync(fd);
+  }
+  if (pid === undefined)
+    throw new Error(`could not start the pod runner (${exited ?? "no pid"}); log: ${logFile}`);
+  progress(`starting pod runner (pid ${pid}), log ${logFile}`);
+  const core = loadKubeConfig(opts.kubeconfig).makeApiClient(CoreV1Api);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    if (exited)
+      throw new Error(
+        `the pod runner ${exited} before its node was ready; last lines of ${logFile}:\n${tail(logFile)}`,
+      );
+    if (await nodeReady(core, opts.nodeName)) return { pid, nodeName: opts.nodeName };
+    await sleep(300);
+  }
+  await stopPodRunner({ pid, nodeName: opts.nodeName }).catch(() => {});
+  throw new Error(
+    `node ${opts.nodeName} was not Ready within ${(opts.readyTimeoutMs ?? 60_000) / 1000} s; last lines of ${logFile}:\n${tail(logFile)}`,
+  );
+}
+
+/**
+ * SIGTERM to the runner, which stops its pods (each with its grace period, at most 30 s) and exits; SIGKILL
+ * to its process group if it is still there after `timeoutMs`. A pid that is no longer the runner is left alone.
+ */
+export async function stopPodRunner(handle: PodRunnerHandle, timeoutMs = 45_000): Promise<void> {
+  if (!alive(handle.pid)) return;
+  process.kill(handle.pid, "SIGTERM");
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!alive(handle.pid)) return;
+    await sleep(100);
+  }
+  try {
+    process.kill(-handle.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+  throw new Error(
+    `the pod runner (pid ${handle.pid}) did not stop within ${timeoutMs / 1000} s and was killed`,
+  );
+}
+
+export interface InProcessRunner {
+  runner: PodRunner;
+  nodeName: string;
+  stop(): Promise<void>;
+}
+
+/** The runner in this process: resolves once the Node is registered Ready. */
+export async function startPodRunnerInProcess(opts: {
+  kubeconfig: string;
+  stateDir: string;
+  nodeName: string;
+  imageFiles?: string[];
+  log?: Logger;
+}): Promise<InProcessRunner> {
+  const runner = new PodRunner({ ...opts, log: opts.log ?? createLogger("pod-runner") });
+  await runner.start();
+  return { runner, nodeName: opts.nodeName, stop: () => runner.stop() };
+}

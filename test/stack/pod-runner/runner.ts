@@ -1,0 +1,361 @@
+/**
+ * The pod runner: kubelet and scheduler for one Node of the local stack. It registers the Node, binds every
+ * pending pod that has no node to it, and runs the pods bound to it as local processes (see pod-worker.ts).
+ */
+import { KubeConfig, CoordinationV1Api, CoreV1Api, Watch, type V1Pod } from "@kubernetes/client-node";
+import { createLogger, type Logger } from "../../../core/log.js";
+import { repoRoot } from "../paths.js";
+import type { EnvLookups } from "./env.js";
+import { loadImageMap, type ImageMap, type Placeholders } from "./images.js";
+import { IpPool } from "./ip-pool.js";
+import { apiServerAddress, apiStatus, clusterCaPem, describeError, loadKubeConfig, sleep } from "./kube.js";
+import { NodeAgent } from "./node.js";
+import { PodWorker } from "./pod-worker.js";
+
+export interface PodRunnerOptions {
+  /** Path of a kubeconfig with rights to nodes, pods, bindings, leases, serviceaccounts/token, secrets, configmaps. */
+  kubeconfig: string;
+  /** The stack's state folder: container logs go to `<stateDir>/pods/<namespace>/<pod>/<container>.log`. */
+  stateDir: string;
+  nodeName: string;
+  /** Extra image map files (JSON), besides LAGSCALE_POD_RUNNER_IMAGES. */
+  imageFiles?: string[];
+  /** Kubernetes version to report as the node's kubelet version. */
+  kubeletVersion?: string;
+  log?: Logger;
+}
+
+const HOST_IP = "127.0.0.1";
+/** Environment every container starts from (then image env, then the pod's env). */
+const HOST_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LAGSCALE_CACHE_DIR"];
+/** Grace period cap when the runner itself stops (a pod asking for an hour would hold up `stack down`). */
+const RUNNER_STOP_GRACE_S = 30;
+
+function key(pod: V1Pod): string {
+  return pod.metadata?.uid ?? `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+}
+
+function terminalPhase(pod: V1Pod): boolean {
+  return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+}
+
+export class PodRunner {
+  readonly nodeName: string;
+  private readonly kc: KubeConfig;
+  private readonly core: CoreV1Api;
+  private readonly log: Logger;
+  private readonly pool = new IpPool();
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly binding = new Set<string>();
+  private readonly deleting = new Map<string, Promise<void>>();
+  private readonly node: NodeAgent;
+  private images: ImageMap;
+  private readonly placeholders: Placeholders;
+  private readonly baseEnv: Record<string, string>;
+  private readonly caPem: string;
+  private readonly lookups: EnvLookups;
+  private stopped = false;
+  private watchAbort: AbortController | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private readonly stopSignal = new AbortController();
+
+  constructor(private readonly opts: PodRunnerOptions) {
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(opts.nodeName)) {
+      throw new Error(
+        `node name ${JSON.stringify(opts.nodeName)} is not a valid DNS subdomain (lower-case a-z, 0-9, '-', '.')`,
+      );
+    }
+    this.nodeName = opts.nodeName;
+    this.log = opts.log ?? createLogger("pod-runner");
+    this.kc = loadKubeConfig(opts.kubeconfig);
+    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.node = new NodeAgent(
+      this.core,
+      this.kc.makeApiClient(CoordinationV1Api),
+      { name: opts.nodeName, hostIP: HOST_IP, kubeletVersion: opts.kubeletVersion ?? "v0.0.0-lagscale" },
+      this.log,
+    );
+    this.images = loadImageMap(opts.imageFiles ?? []);
+    this.placeholders = { node: process.execPath, tsx: import.meta.resolve("tsx"), repoRoot };
+    const api = apiServerAddress(this.kc);
+    const hostEnv = Object.fromEntries(
+      HOST_ENV_KEYS.flatMap((k) => (process.env[k] !== undefined ? [[k, process.env[k] as string]] : [])),
+    );
+    this.baseEnv = {
+      ...hostEnv,
+      KUBERNETES_SERVICE_HOST: api.host,
+      KUBERNETES_SERVICE_PORT: api.port,
+      KUBERNETES_SERVICE_PORT_HTTPS: api.port,
+      KUBERNETES_PORT: `tcp://${api.host}:${api.port}`,
+    };
+    this.caPem = clusterCaPem(this.kc);
+    const core = this.core;
+    this.lookups = {
+      async getSecret(namespace, name) {
+        try {
+          return await core.readNamespacedSecret({ name, namespace });
+        } catch (err) {
+          if (apiStatus(err) === 404) return undefined;
+          throw err;
+        }
+      },
+      async getConfigMap(namespace, name) {
+        try {
+          return await core.readNamespacedConfigMap({ name, namespace });
+        } catch (err) {
+          if (apiStatus(err) === 404) return undefined;
+          throw err;
+        }
+      },
+    };
+  }
+
+  /** Registers the node (Ready) and starts watching pods. Resolves once the node is registered. */
+  async start(): Promise<void> {
+    await this.node.register();
+    this.log.info(
+      { node: this.nodeName, images: Object.keys(this.images), api: this.baseEnv.KUBERNETES_SERVICE_HOST },
+      "pod runner started",
+    );
+    this.loop = this.watchLoop();
+  }
+
+  /** Stops every pod's processes (SIGTERM, grace period, SIGKILL), then the heartbeats. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopSignal.abort();
+    this.watchAbort?.abort();
+    const workers = [...this.workers.values()];
+    this.log.info({ pods: workers.length }, "stopping pod runner");
+    await Promise.all(
+      workers.map(async (w) => {
+        const grace = Math.min(w.pod.spec?.terminationGracePeriodSeconds ?? 30, RUNNER_STOP_GRACE_S);
+        await w
+          .terminate(grace)
+          .catch((err: unknown) => this.log.warn({ err: describeError(err) }, "stop failed"));
+      }),
+    );
+    this.node.stop();
+    await this.loop;
+    this.log.info("pod runner stopped");
+  }
+
+  /** List, reconcile, watch; on any error or the end of a watch, back off and list again. */
+  private async watchLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const list = await this.core.listPodForAllNamespaces({});
+        const seen = new Set<string>();
+        for (const pod of list.items) {
+          seen.add(key(pod));
+          this.handle(pod);
+        }
+        for (const [uid, w] of this.workers) if (!seen.has(uid)) this.handleGone(w.pod);
+        failures = 0;
+        const end = await this.watchOnce(list.metadata?.resourceVersion ?? "");
+        if (end) this.log.info({ reason: end }, "pod watch ended; listing again");
+      } catch (err) {
+        if (this.stopped) break;
+        failures++;
+        const ms = Math.min(500 * 2 ** failures, 30_000);
+        this.log.warn({ err: describeError(err), retryInMs: ms }, "pod list/watch failed");
+        await sleep(ms, this.stopSignal.signal);
+      }
+    }
+  }
+
+  /** One watch from `resourceVersion`; resolves with why it ended (410 Gone, closed), rejects on errors. */
+  private watchOnce(resourceVersion: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (err: unknown, reason: string) => {
+        if (settled) return;
+        settled = true;
+        if (err && !this.stopped) reject(err instanceof Error ? err : new Error(String(err)));
+        else resolve(reason);
+      };
+      const watch = new Watch(this.kc);
+      watch
+        .watch(
+          "/api/v1/pods",
+          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
+          (type: string, obj: unknown) => {
+            if (type === "ERROR") {
+              const status = obj as { code?: number; message?: string };
+              this.watchAbort?.abort();
+              finish(
+                undefined,
+                status.code === 410 ? "resourceVersion too old (410)" : `watch error ${status.message ?? ""}`,
+              );
+              return;
+            }
+            if (type === "BOOKMARK") return;
+            const pod = obj as V1Pod;
+            if (type === "DELETED") this.handleGone(pod);
+            else this.handle(pod);
+          },
+          (err: unknown) => finish(err, "closed by the server"),
+        )
+        .then(
+          (ctrl) => {
+            this.watchAbort = ctrl;
+            if (this.stopped) ctrl.abort();
+          },
+          (err: unknown) => finish(err, "could not start"),
+        );
+    });
+  }
+
+  private handle(pod: V1Pod): void {
+    if (this.stopped) return;
+    const nodeName = pod.spec?.nodeName;
+    if (!nodeName) {
+      if (
+        !pod.metadata?.deletionTimestamp &&
+        !terminalPhase(pod) &&
+        !(pod.spec?.schedulingGates?.length ?? 0)
+      ) {
+        this.bind(pod);
+      }
+      return;
+    }
+    if (nodeName !== this.nodeName) return;
+    const k = key(pod);
+    const worker = this.workers.get(k);
+    if (pod.metadata?.deletionTimestamp) {
+      if (!this.deleting.has(k)) this.deleting.set(k, this.deletePod(pod, worker));
+      return;
+    }
+    if (worker) {
+      worker.update(pod);
+      return;
+    }
+    if (terminalPhase(pod)) return;
+    this.startWorker(pod);
+  }
+
+  private startWorker(pod: V1Pod): void {
+    const k = key(pod);
+    let ip: string;
+    try {
+      const had = pod.status?.podIP;
+      ip = pod.spec?.hostNetwork ? HOST_IP : had && this.pool.reserve(had) ? had : this.pool.allocate();
+    } catch (err) {
+      this.log.error(
+        { err: describeError(err), pod: `${pod.metadata?.namespace}/${pod.metadata?.name}` },
+        "no pod IP",
+      );
+      return;
+    }
+    const release = () => {
+      if (ip !== HOST_IP) this.pool.release(ip);
+    };
+    const worker = new PodWorker(pod, ip, {
+      api: this.core,
+      log: this.log,
+      nodeName: this.nodeName,
+      hostIP: HOST_IP,
+      stateDir: this.opts.stateDir,
+      images: () => this.currentImages(),
+      placeholders: this.placeholders,
+      baseEnv: this.baseEnv,
+      caPem: this.caPem,
+      lookups: this.lookups,
+      onIdle: release,
+    });
+    this.workers.set(k, worker);
+    worker.start();
+  }
+
+  /** The image map, read again from its files so that a file edited while the stack runs takes effect. */
+  private currentImages(): ImageMap {
+    try {
+      this.images = loadImageMap(this.opts.imageFiles ?? []);
+    } catch (err) {
+      this.log.warn({ err: describeError(err) }, "image map files are invalid; keeping the last good map");
+    }
+    return this.images;
+  }
+
+  private bind(pod: V1Pod): void {
+    const k = key(pod);
+    if (this.binding.has(k)) return;
+    this.binding.add(k);
+    const name = pod.metadata?.name ?? "";
+    const namespace = pod.metadata?.namespace ?? "default";
+    this.core
+      .createNamespacedPodBinding({
+        name,
+        namespace,
+        body: {
+          metadata: { name, namespace, ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}) },
+          target: { apiVersion: "v1", kind: "Node", name: this.nodeName },
+        },
+      })
+      .then(
+        () => this.log.info({ pod: `${namespace}/${name}` }, "bound pod"),
+        (err: unknown) => {
+          const code = apiStatus(err);
+          // 409: bound meanwhile; 404: deleted meanwhile
+          if (code !== 409 && code !== 404)
+            this.log.warn({ pod: `${namespace}/${name}`, err: describeError(err) }, "binding failed");
+        },
+      )
+      .finally(() => {
+        // the watch delivers the bound pod; forget it after a while so a failed binding is retried on relist
+        setTimeout(() => this.binding.delete(k), 5_000).unref();
+      });
+  }
+
+  /** deletionTimestamp set: stop the containers with the grace period, then remove the object (grace 0). */
+  private async deletePod(pod: V1Pod, worker: PodWorker | undefined): Promise<void> {
+    const name = pod.metadata?.name ?? "";
+    const namespace = pod.metadata?.namespace ?? "default";
+    const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    try {
+      if (worker) {
+        this.log.info({ pod: `${namespace}/${name}`, grace }, "pod deleted: stopping its containers");
+        await worker.terminate(grace);
+        await worker.cleanup();
+      }
+      await this.core.deleteNamespacedPod({
+        name,
+        namespace,
+        body: {
+          gracePeriodSeconds: 0,
+          ...(pod.metadata?.uid ? { preconditions: { uid: pod.metadata.uid } } : {}),
+        },
+      });
+      this.log.info({ pod: `${namespace}/${name}` }, "pod removed");
+    } catch (err) {
+      const code = apiStatus(err);
+      if (code !== 404 && code !== 409) {
+        this.log.warn(
+          { pod: `${namespace}/${name}`, err: describeError(err) },
+          "deleting pod failed; retrying on next list",
+        );
+        this.deleting.delete(key(pod));
+      }
+    }
+  }
+
+  /** The object is gone (or force-deleted): stop what still runs. */
+  private handleGone(pod: V1Pod): void {
+    const k = key(pod);
+    const worker = this.workers.get(k);
+    this.binding.delete(k);
+    if (!worker) {
+      this.deleting.delete(k);
+      return;
+    }
+    this.workers.delete(k);
+    worker.markGone();
+    const pending = this.deleting.get(k);
+    const grace = Math.min(pod.spec?.terminationGracePeriodSeconds ?? 30, RUNNER_STOP_GRACE_S);
+    void (pending ?? worker.terminate(grace).then(() => worker.cleanup()))
+      .catch((err: unknown) => this.log.warn({ err: describeError(err) }, "stopping a removed pod failed"))
+      .finally(() => this.deleting.delete(k));
+  }
+}
