@@ -9,6 +9,7 @@ export {
   type TopicPartition,
 } from "./partitions.js";
 export {
+  needsLogStart,
   partitionLag,
   type LagRule,
   type PartitionLagOptions,

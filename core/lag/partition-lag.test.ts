@@ -1,6 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { partitionLag, type PartitionLagOptions, type PartitionOffsets } from "./partition-lag.js";
+import {
+  needsLogStart,
+  partitionLag,
+  type PartitionLagOptions,
+  type PartitionOffsets,
+} from "./partition-lag.js";
 import type { OffsetResetPolicy } from "./options.js";
 
 function opts(
@@ -181,4 +186,22 @@ describe("partitionLag: errors", () => {
     assert.equal(r.ok, false);
     assert.match(!r.ok ? r.error : "", /UNSTABLE_OFFSET_COMMIT/);
   });
+});
+
+describe("needsLogStart", () => {
+  const cases: [OffsetResetPolicy, boolean, number | undefined, boolean][] = [
+    ["earliest", false, -1, true],
+    ["earliest", true, -1, false],
+    ["earliest", false, 10, false],
+    ["earliest", false, undefined, false],
+    ["latest", false, -1, false],
+  ];
+  for (const [policy, s2z, committed, expected] of cases) {
+    it(`D4: ${policy}, scaleToZeroOnInvalidOffset=${s2z}, committed ${committed} → ${expected}`, () => {
+      assert.equal(
+        needsLogStart({ offsetResetPolicy: policy, scaleToZeroOnInvalidOffset: s2z }, committed),
+        expected,
+      );
+    });
+  }
 });

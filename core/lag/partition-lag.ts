@@ -118,3 +118,18 @@ export function partitionLag(
   }
   return done(lag, lag, "committed");
 }
+
+/**
+ * Whether the reader must fetch this partition's log-start offset: only for `earliest`, without
+ * scaleToZeroOnInvalidOffset, on a partition with nothing committed (D4).
+ */
+export function needsLogStart(
+  options: Pick<LagOptions, "offsetResetPolicy" | "scaleToZeroOnInvalidOffset">,
+  committed: number | undefined,
+): boolean {
+  return (
+    options.offsetResetPolicy === "earliest" &&
+    !options.scaleToZeroOnInvalidOffset &&
+    committed === INVALID_OFFSET
+  );
+}
