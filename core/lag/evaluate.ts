@@ -1,6 +1,6 @@
 /**
  * One evaluation of a kafka trigger: the partitions' offsets in, the metric value and the activity out
- * (KEDA's GetMetricsAndActivity and getTotalLag, §1.6 to §1.10), with the departures D1 to D4 and D7.
+ * (KEDA's GetMetricsAndActivity and getTotalLag), with the departures D1 to D4 and D7.
  *
  * The excludePersistentLag memory (D7) is an explicit value: pass the `memory` returned by the previous
  * evaluation of the same trigger, and keep the returned one for the next. It survives client reconnects

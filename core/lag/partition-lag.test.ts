@@ -20,7 +20,7 @@ function offsets(committed: number | undefined, latest?: number, logStart?: numb
   return { topic: "test-topic", partition: 0, committed, latest, logStart };
 }
 
-describe("partitionLag: the lag table (§1.7)", () => {
+describe("partitionLag: the lag table", () => {
   // [committed, latest, policy, scaleToZeroOnInvalidOffset, lag, lagWithPersistent, rule]
   const rows: [number, number | undefined, OffsetResetPolicy, boolean, number, number, string][] = [
     [-1, undefined, "latest", false, 1, 1, "no-commit-latest"],
@@ -121,7 +121,7 @@ describe("partitionLag: D4 earliest with nothing committed counts only what is s
   });
 });
 
-describe("partitionLag: excludePersistentLag (§1.8)", () => {
+describe("partitionLag: excludePersistentLag", () => {
   const exclude = opts("latest", false, true);
   it("no previous record: full lag, remember the committed offset", () => {
     assert.deepEqual(partitionLag(exclude, offsets(100, 150), undefined), {

@@ -1,5 +1,5 @@
 /**
- * Lag of one partition (KEDA's getLagForPartition, §1.7 and §1.8 of the semantics notes), with two
+ * Lag of one partition (KEDA's getLagForPartition), with two
  * departures: D4 (`earliest` and nothing committed counts only the messages still in the log) and D7 (the
  * excludePersistentLag memory is passed in and out instead of living in a client object).
  *

@@ -49,7 +49,7 @@ describe("nextBalancedFactor (KEDA TestGetNextFactor: 100 partitions, T=10)", ()
     assert.equal(nextBalancedFactor(5000, 10, 10), 10));
 });
 
-describe("capTotalLag: the partition cap (§1.9) with D1", () => {
+describe("capTotalLag: the partition cap with D1", () => {
   // N = 3 partitions, T = 10: KEDA's table, where only the rows 31–39 change (D1).
   const rows: [number, number, number][] = [
     // [S, KEDA metric, lagscale metric]

@@ -1,5 +1,5 @@
 /**
- * From the summed lag to the metric value (KEDA's getTotalLag, §1.9), with two departures:
+ * From the summed lag to the metric value (KEDA's getTotalLag), with two departures:
  *
  * - D1: the partition cap fires when `ceil(S/T) > upper` (KEDA: `floor(S/T) > upper`), so the replicas asked
  *   for never exceed the partitions that can be consumed and more lag never gives a smaller metric.

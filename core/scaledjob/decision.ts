@@ -1,6 +1,6 @@
 /**
- * How many Jobs a ScaledJob creates this poll (KEDA's RequestJobScale, getScalingDecision and createJobs,
- * §3.2 to §3.4 and §3.8 of the semantics notes). The running and pending counts come from
+ * How many Jobs a ScaledJob creates this poll (KEDA's RequestJobScale, getScalingDecision and createJobs).
+ * The running and pending counts come from
  * countRunningAndPendingJobs (jobs.ts) or from the dispatcher's own bookkeeping.
  */
 import { effectiveMaxReplicaCount, effectiveMinReplicaCount, type ScaledJobReplicaSpec } from "./bounds.js";

@@ -1,6 +1,6 @@
 /**
- * What a ScaledJob's existing Jobs count for: running and pending jobs (§3.3 of the semantics notes) and
- * which finished Jobs the history limits delete (§3.6). Pure: the caller lists the Jobs and their pods.
+ * What a ScaledJob's existing Jobs count for: running and pending jobs and
+ * which finished Jobs the history limits delete. Pure: the caller lists the Jobs and their pods.
  */
 
 export interface ConditionSnapshot {

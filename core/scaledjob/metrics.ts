@@ -1,6 +1,6 @@
 /**
  * A ScaledJob's triggers combined into one queue length and one job budget per poll (KEDA's
- * pkg/scaling/scaledjob/metrics.go and getScaledJobMetrics, §3.2 of the semantics notes).
+ * pkg/scaling/scaledjob/metrics.go and getScaledJobMetrics).
  */
 import { effectiveMaxReplicaCount, effectiveMinReplicaCount, type ScaledJobReplicaSpec } from "./bounds.js";
 

@@ -1,6 +1,6 @@
 /**
  * KEDA's four ScaledJob scaling strategies (NewScalingStrategy and GetEffectiveMaxScale in
- * pkg/scaling/executor/scale_jobs.go, §3.4 of the semantics notes).
+ * pkg/scaling/executor/scale_jobs.go).
  */
 
 export interface ScalingStrategySpec {
