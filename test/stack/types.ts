@@ -28,6 +28,11 @@ export interface KubeInfo {
   handle: Record<string, unknown>;
 }
 
+export interface PodRunnerInfo {
+  pid: number;
+  nodeName: string;
+}
+
 export interface StackInfo {
   startedAt: string;
   /** Folder holding state, logs and the stack's kubeconfig. */
@@ -36,6 +41,8 @@ export interface StackInfo {
   bootstrapServers: string[];
   kafka: KafkaInfo;
   kube: KubeInfo;
+  /** The process pod runner playing the kubelet (local control plane only; a kind/k3s cluster has kubelets). */
+  podRunner?: PodRunnerInfo;
   /** Seconds each part took to come up, for the provisioning report. */
   timings: Record<string, number>;
 }
