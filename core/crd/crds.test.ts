@@ -47,6 +47,9 @@ test("every CRD schema is structural: typed nodes, no $ref/$id/anyOf/oneOf, no p
       if (n["properties"])
         assert.ok(!("additionalProperties" in n), `${at}: properties and additionalProperties`);
       if (n["x-kubernetes-int-or-string"]) assert.ok(!("type" in n), `${at}: int-or-string has no type`);
+      for (const b of ["exclusiveMinimum", "exclusiveMaximum"]) {
+        if (b in n) assert.equal(typeof n[b], "boolean", `${at}: ${b} is a boolean in Kubernetes' OpenAPI`);
+      }
     });
   }
 });

@@ -16,8 +16,6 @@ const PASS_THROUGH = [
   "format",
   "minimum",
   "maximum",
-  "exclusiveMinimum",
-  "exclusiveMaximum",
   "minLength",
   "maxLength",
   "pattern",
@@ -67,6 +65,16 @@ export function toStructural(schema: TSchema | JsonSchema, root = false): JsonSc
     throw new Error(`schema node without a type cannot be structural: ${JSON.stringify(s)}`);
   }
   for (const key of PASS_THROUGH) if (s[key] !== undefined) out[key] = s[key];
+  // JSON Schema's numeric exclusive bounds are booleans beside minimum/maximum in Kubernetes' OpenAPI v3.
+  for (const [exclusive, bound] of [
+    ["exclusiveMinimum", "minimum"],
+    ["exclusiveMaximum", "maximum"],
+  ] as const) {
+    if (typeof s[exclusive] === "number") {
+      out[bound] = s[exclusive];
+      out[exclusive] = true;
+    }
+  }
   if (s["crdDefault"] === true && s["default"] !== undefined) out["default"] = s["default"];
 
   if (out["type"] === "array" && isObject(s["items"])) out["items"] = toStructural(s["items"]);
