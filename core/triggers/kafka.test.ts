@@ -1004,7 +1004,7 @@ test("kafkaClusterIdentity: same cluster and credentials share, anything else do
   assert.match(kafkaClusterIdentity(a), /^a:9092,b:9092\|tls=off\|sasl=scram_sha512:svc\|[0-9a-f]{16}$/);
 });
 
-test("kafkaUnsupportedReason names gssapi and MSK IAM, and nothing else", () => {
+test("kafkaUnsupportedReason names gssapi, MSK IAM and oauthbearer, and nothing else", () => {
   const gss = mustParse(
     parseKafkaTrigger({
       metadata: BT,
@@ -1012,6 +1012,13 @@ test("kafkaUnsupportedReason names gssapi and MSK IAM, and nothing else", () => 
     }),
   );
   assert.match(kafkaUnsupportedReason(gss) ?? "", /gssapi/);
+  const oauth = mustParse(parseKafkaTrigger({ metadata: BT, authParams: { sasl: "oauthbearer", ...OAUTH } }));
+  assert.match(kafkaUnsupportedReason(oauth) ?? "", /oauthbearer is not supported/);
+  const plain = mustParse(
+    parseKafkaTrigger({ metadata: BT, authParams: { sasl: "plaintext", username: "u", password: "p" } }),
+  );
+  assert.equal(kafkaUnsupportedReason(plain), undefined);
+  assert.equal(kafkaUnsupportedReason(mustParse(parseKafkaTrigger({ metadata: BT }))), undefined);
   const scram = mustParse(
     parseKafkaTrigger({ metadata: BT, authParams: { sasl: "scram_sha256", username: "u", password: "p" } }),
   );

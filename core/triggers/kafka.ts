@@ -464,7 +464,10 @@ export function kafkaUnsupportedReason(meta: KafkaTriggerMetadata): string | und
     return "sasl: gssapi (Kerberos) is not supported by lagscale's Kafka client; use plaintext, scram_sha256, scram_sha512 or oauthbearer";
   }
   if (meta.sasl.mechanism === "oauthbearer" && meta.sasl.tokenProvider === "aws_msk_iam") {
-    return "saslTokenProvider: aws_msk_iam (AWS MSK IAM) is not supported by lagscale's Kafka client; use SCRAM with MSK, or the bearer token provider";
+    return "saslTokenProvider: aws_msk_iam (AWS MSK IAM) is not supported by lagscale's Kafka client; use SCRAM (MSK supports scram_sha512)";
+  }
+  if (meta.sasl.mechanism === "oauthbearer") {
+    return "sasl: oauthbearer is not supported by lagscale's Kafka client yet; use plaintext, scram_sha256 or scram_sha512";
   }
   return undefined;
 }
