@@ -58,9 +58,11 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-async function nodeReady(core: CoreV1Api, name: string): Promise<boolean> {
+/** Ready, and posted by the runner with this pid (a Node left Ready by an earlier runner does not count). */
+async function nodeReady(core: CoreV1Api, name: string, pid: number): Promise<boolean> {
   try {
     const node = await core.readNode({ name });
+    if (node.status?.nodeInfo?.bootID !== String(pid)) return false;
     return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
   } catch {
     return false;
@@ -112,7 +114,7 @@ export async function launchPodRunner(opts: LaunchOptions): Promise<PodRunnerHan
       throw new Error(
         `the pod runner ${exited} before its node was ready; last lines of ${logFile}:\n${tail(logFile)}`,
       );
-    if (await nodeReady(core, opts.nodeName)) return { pid, nodeName: opts.nodeName };
+    if (await nodeReady(core, opts.nodeName, pid)) return { pid, nodeName: opts.nodeName };
     await sleep(300);
   }
   await stopPodRunner({ pid, nodeName: opts.nodeName }).catch(() => {});

@@ -381,9 +381,11 @@ export class PodWorker {
 
   /**
    * Deletion: SIGTERM to every container (main containers first, then sidecars in reverse order), SIGKILL
-   * what is left after the grace period, report the final status. Resolves when no process is left.
+   * what is left after the grace period, report the final status (unless `report` is false: the runner is
+   * stopping, not the pod). Resolves when no process is left.
    */
-  async terminate(graceSeconds: number): Promise<void> {
+  async terminate(graceSeconds: number, opts: { report?: boolean } = {}): Promise<void> {
+    const report = opts.report ?? true;
     const deadline = Date.now() + Math.max(0, graceSeconds) * 1000;
     const wasFinished = this.rt.finished;
     this.terminating = true;
@@ -391,7 +393,10 @@ export class PodWorker {
     await Promise.all(this.main.map((s) => this.stopSlot(s, deadline - Date.now())));
     for (const s of [...this.init].reverse()) await this.stopSlot(s, Math.max(0, deadline - Date.now()));
     await this.running;
-    if (!wasFinished) {
+    if (!report) {
+      // The runner itself is stopping: like a kubelet going down, leave the pod's status as it was.
+      this.gone = true;
+    } else if (!wasFinished) {
       // What the kubelet reports for a pod stopped by deletion: terminal, by how the main containers ended.
       for (const s of [...this.init, ...this.main]) {
         if (s.rt.state.kind === "waiting" && s.rt.lastTerminated) s.rt.state = s.rt.lastTerminated;
@@ -454,6 +459,10 @@ export class PodWorker {
     while (this.dirty && !this.gone) {
       this.dirty = false;
       const status = buildPodStatus(this.rt, this.pod.status?.conditions, new Date());
+      this.log.debug(
+        { phase: status.phase, finished: this.rt.finished, terminating: this.terminating },
+        "status update",
+      );
       try {
         const updated = await this.deps.api.patchNamespacedPodStatus(
           { name: this.name, namespace: this.namespace, body: { metadata: { uid: this.uid }, status } },

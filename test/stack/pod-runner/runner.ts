@@ -9,6 +9,7 @@ import type { EnvLookups } from "./env.js";
 import { loadImageMap, type ImageMap, type Placeholders } from "./images.js";
 import { IpPool } from "./ip-pool.js";
 import { apiServerAddress, apiStatus, clusterCaPem, describeError, loadKubeConfig, sleep } from "./kube.js";
+import { acquireLock } from "./lock.js";
 import { NodeAgent } from "./node.js";
 import { PodWorker } from "./pod-worker.js";
 
@@ -47,6 +48,8 @@ export class PodRunner {
   private readonly pool = new IpPool();
   private readonly workers = new Map<string, PodWorker>();
   private readonly binding = new Set<string>();
+  /** Pod IPs reserved at a list for pods that had them before this runner started. */
+  private readonly reserved = new Map<string, string>();
   private readonly deleting = new Map<string, Promise<void>>();
   private readonly node: NodeAgent;
   private images: ImageMap;
@@ -58,6 +61,7 @@ export class PodRunner {
   private watchAbort: AbortController | undefined;
   private loop: Promise<void> = Promise.resolve();
   private readonly stopSignal = new AbortController();
+  private releaseLock: () => void = () => {};
 
   constructor(private readonly opts: PodRunnerOptions) {
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(opts.nodeName)) {
@@ -112,7 +116,13 @@ export class PodRunner {
 
   /** Registers the node (Ready) and starts watching pods. Resolves once the node is registered. */
   async start(): Promise<void> {
-    await this.node.register();
+    this.releaseLock = acquireLock(this.opts.stateDir, this.nodeName);
+    try {
+      await this.node.register();
+    } catch (err) {
+      this.releaseLock();
+      throw err;
+    }
     this.log.info(
       { node: this.nodeName, images: Object.keys(this.images), api: this.baseEnv.KUBERNETES_SERVICE_HOST },
       "pod runner started",
@@ -132,12 +142,13 @@ export class PodRunner {
       workers.map(async (w) => {
         const grace = Math.min(w.pod.spec?.terminationGracePeriodSeconds ?? 30, RUNNER_STOP_GRACE_S);
         await w
-          .terminate(grace)
+          .terminate(grace, { report: false })
           .catch((err: unknown) => this.log.warn({ err: describeError(err) }, "stop failed"));
       }),
     );
     this.node.stop();
     await this.loop;
+    this.releaseLock();
     this.log.info("pod runner stopped");
   }
 
@@ -148,6 +159,17 @@ export class PodRunner {
       try {
         const list = await this.core.listPodForAllNamespaces({});
         const seen = new Set<string>();
+        // Pods that already have an IP from an earlier run keep it: reserve them all before any new pod gets one.
+        for (const pod of list.items) {
+          const ip = pod.status?.podIP;
+          const mine =
+            pod.spec?.nodeName === this.nodeName &&
+            !pod.spec?.hostNetwork &&
+            !pod.metadata?.deletionTimestamp;
+          if (ip && mine && !this.workers.has(key(pod)) && !terminalPhase(pod) && this.pool.reserve(ip)) {
+            this.reserved.set(key(pod), ip);
+          }
+        }
         for (const pod of list.items) {
           seen.add(key(pod));
           this.handle(pod);
@@ -241,7 +263,11 @@ export class PodRunner {
     let ip: string;
     try {
       const had = pod.status?.podIP;
-      ip = pod.spec?.hostNetwork ? HOST_IP : had && this.pool.reserve(had) ? had : this.pool.allocate();
+      const reserved = this.reserved.get(k);
+      this.reserved.delete(k);
+      ip = pod.spec?.hostNetwork
+        ? HOST_IP
+        : (reserved ?? (had && this.pool.reserve(had) ? had : this.pool.allocate()));
     } catch (err) {
       this.log.error(
         { err: describeError(err), pod: `${pod.metadata?.namespace}/${pod.metadata?.name}` },

@@ -1,4 +1,5 @@
 /** Helpers for tests that run pods on the stack's pod runner (test/smoke/pods-*.test.ts). */
+import { readFileSync } from "node:fs";
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { StackInfo } from "../types.js";
 import { apiStatus, sleep } from "./kube.js";
@@ -71,12 +72,11 @@ export async function createNamespace(
   };
 }
 
-/** Whether a process with this pid exists on this machine. */
+/** Whether a live process (not a zombie) with this pid exists on this machine. */
 export function processExists(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
   }
 }
