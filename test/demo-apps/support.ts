@@ -2,7 +2,9 @@
  * Helpers for the demo-app tests: run the producer or consumer as a child process (the way it runs in a
  * pod), read its output line by line, and look at the broker with the admin API.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,7 +125,17 @@ export interface RunningApp {
 /** Runs demo-apps/<app>/src/main.ts with node + tsx, with the given environment added. */
 export function startApp(app: "producer" | "consumer", env: Record<string, string>): RunningApp {
   const entry = path.join(root, "demo-apps", app, "src", "main.ts");
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  return startProcess(app, process.execPath, ["--import", "tsx", entry], env);
+}
+
+/** Runs a command with the given environment added, collecting its stdout lines. */
+export function startProcess(
+  app: string,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): RunningApp {
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -204,4 +216,33 @@ export async function startProducer(env: Record<string, string>): Promise<{ app:
   const line = await app.waitForLine(/http server started on/, 30_000);
   const { port } = JSON.parse(line) as { port: number };
   return { app, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * Builds test/demo-apps/go-member (kafka-go v0.4.25, the Go demo consumer's library) with the machine's Go
+ * toolchain and resolves with the binary's path. The first build fetches the module from the Go module proxy;
+ * later ones come from Go's caches.
+ */
+export async function buildGoMember(): Promise<string> {
+  const out = path.join(mkdtempSync(path.join(tmpdir(), "lagscale-go-member-")), "go-member");
+  await new Promise<void>((resolve, reject) =>
+    execFile(
+      "go",
+      ["build", "-o", out, "."],
+      {
+        cwd: path.join(root, "test", "demo-apps", "go-member"),
+        env: { ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "-mod=readonly" },
+        timeout: 300_000,
+      },
+      (err, _stdout, stderr) =>
+        err
+          ? reject(
+              new Error(
+                `go build of test/demo-apps/go-member failed (Go 1.21+ is needed): ${err.message}\n${stderr}`,
+              ),
+            )
+          : resolve(),
+    ),
+  );
+  return out;
 }

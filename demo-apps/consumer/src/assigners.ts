@@ -2,8 +2,11 @@
  * Partition assigners whose protocol names are kafka-go's, `range` and `roundrobin`, so that this consumer
  * and the Go original can share one consumer group. The broker only accepts a member whose protocols
  * overlap the group's; kafkajs's own assigner is called "RoundRobinAssigner" and matches no Go (or Java)
- * consumer. Whoever leads the group computes the assignment, so both algorithms follow kafka-go's
- * (groupbalancer.go) exactly: per topic, members sorted by member id, partitions sorted by id.
+ * consumer. Whoever leads the group computes the assignment and every member takes what it is given, so any
+ * valid plan interoperates; these follow kafka-go's (groupbalancer.go): per topic, members sorted by member
+ * id. One difference: kafka-go walks the partitions in the order of the metadata response, which Kafka does
+ * not sort, so its "range" blocks need not be contiguous by id; here partitions are sorted by id, as the
+ * Java client's range assignor does.
  *
  * - range: member k of m gets the partitions with index in [k*n/m, (k+1)*n/m) (integer division), so
  *   the later members get the extra partitions: 5 partitions over 2 members → [0,1] and [2,3,4].
