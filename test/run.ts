@@ -47,7 +47,9 @@ async function main(): Promise<number> {
   if (needsStack) {
     const { ensureStack } = await import("./stack/stack.js");
     const started = Date.now();
-    const { info, startedHere, down } = await ensureStack({ progress: (line) => console.log(`stack: ${line}`) });
+    const { info, startedHere, down } = await ensureStack({
+      progress: (line) => console.log(`stack: ${line}`),
+    });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     console.log(
       `stack: ${startedHere ? "provisioned" : "reused"} in ${seconds} s ` +
