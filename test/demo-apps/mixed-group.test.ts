@@ -4,6 +4,8 @@
  * is read by the other: the broker accepts both only because they offer the same protocol names.
  */
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import {
   bootstrapServers,
@@ -38,6 +40,7 @@ function readBy(app: RunningApp, pattern: RegExp): Map<number, string[]> {
 
 test("a kafka-go member and the TypeScript consumer share a group, whichever of them leads", async (t) => {
   const goBinary = await buildGoMember();
+  t.after(() => rmSync(path.dirname(goBinary), { recursive: true, force: true }));
   const admin = await connectedAdmin();
   t.after(() => admin.disconnect());
   const topic = uniqueName("demo-mixed");
