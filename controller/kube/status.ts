@@ -104,10 +104,10 @@ export class StatusWriter {
    * Patches `changes` into `current.status` through `/status`. Returns the object the API server sent back,
    * or `current` itself (and `patched: false`) when nothing would change.
    */
-  async patch<T extends KubeObject & { status?: S }, S extends { conditions?: Condition[] }>(
+  async patch<T extends KubeObject & { status?: { conditions?: Condition[] } }>(
     type: ResourceType<T>,
     current: T,
-    changes: StatusChanges<S>,
+    changes: StatusChanges<NonNullable<T["status"]>>,
   ): Promise<{ patched: boolean; object: T }> {
     const ns = current.metadata?.namespace;
     const name = current.metadata?.name;
