@@ -46,6 +46,32 @@ export const BUILTIN_IMAGES: ImageMap = {
     workingDir: "${repoRoot}",
     description: "no entrypoint: the container's command runs as is on the host (e.g. [sh, -c, ...])",
   },
+  // The demo apps (demo-apps/*/Dockerfile): the same program and ENV, run from the TypeScript sources.
+  "lagscale/demo-producer:dev": {
+    entrypoint: ["${node}", "--import", "${tsx}", "demo-apps/producer/src/main.ts"],
+    cmd: [],
+    workingDir: "${repoRoot}",
+    env: {
+      NODE_ENV: "production",
+      BIND_ADDRESS: ":5550",
+      KAFKA_BROKER: "localhost:9092",
+      KAFKA_TOPIC: "my-topic",
+    },
+    description: "the demo producer (demo-apps/producer), as its Dockerfile runs it",
+  },
+  "lagscale/demo-consumer:dev": {
+    entrypoint: ["${node}", "--import", "${tsx}", "demo-apps/consumer/src/main.ts"],
+    cmd: [],
+    workingDir: "${repoRoot}",
+    env: {
+      NODE_ENV: "production",
+      KAFKA_BROKER: "localhost:9092",
+      KAFKA_TOPIC: "my-topic",
+      KAFKA_CONSUMER_GROUP: "my-topic-consumers",
+      SLEEP: "0",
+    },
+    description: "the demo consumer (demo-apps/consumer), as its Dockerfile runs it",
+  },
 };
 
 export const IMAGES_ENV = "LAGSCALE_POD_RUNNER_IMAGES";
