@@ -1,0 +1,3 @@
+/** Trigger inputs from the cluster: the target's environment and TriggerAuthentication parameters. */
+export * from "./sources.js";
+export * from "./resolve.js";
