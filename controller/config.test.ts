@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { parseConfig, parseDuration, usage, type ControllerConfig } from "./config.js";
+
+function ok(argv: string[], env: NodeJS.ProcessEnv = {}): ControllerConfig {
+  const r = parseConfig(argv, { LAGSCALE_SERVICEACCOUNT_DIR: "/nonexistent", ...env });
+  if (!r.ok) assert.fail(`expected a config, got errors: ${r.errors.join("; ")}`);
+  if (r.help) assert.fail("expected a config, got help");
+  return r.config;
+}
+
+function errors(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
+  const r = parseConfig(argv, { LAGSCALE_SERVICEACCOUNT_DIR: "/nonexistent", ...env });
+  assert.equal(r.ok, false, "expected errors");
+  return r.ok ? [] : r.errors;
+}
+
+test("defaults: KEDA's ports, client-go's lease timing, all namespaces", () => {
+  const c = ok([]);
+  assert.equal(c.metricsPort, 8080);
+  assert.equal(c.healthPort, 8081);
+  assert.equal(c.webhook.port, 9443);
+  assert.equal(c.webhook.mode, "auto");
+  assert.equal(c.webhook.certFile, "/tmp/k8s-webhook-server/serving-certs/tls.crt");
+  assert.deepEqual(
+    {
+      enabled: c.leaderElection.enabled,
+      lease: c.leaderElection.leaseDurationMs,
+      renew: c.leaderElection.renewDeadlineMs,
+      retry: c.leaderElection.retryPeriodMs,
+      ns: c.leaderElection.leaseNamespace,
+    },
+    { enabled: true, lease: 15_000, renew: 10_000, retry: 2_000, ns: "default" },
+  );
+  assert.equal(c.watchNamespaces, undefined);
+  assert.equal(c.kubeconfig, undefined);
+  assert.equal(c.logLevel, "info");
+  assert.equal(c.maxConcurrentReconciles, 5);
+});
+
+test("flags win over the environment; both forms --a b and --a=b", () => {
+  const c = ok(
+    ["--metrics-port", "0", "--health-port=9000", "--leader-elect=false", "--lease-duration", "3s"],
+    {
+      LAGSCALE_METRICS_PORT: "7000",
+      WATCH_NAMESPACE: " a, b ,a",
+      POD_NAMESPACE: "lagscale",
+      POD_NAME: "ctl-0",
+      LOG_LEVEL: "DEBUG",
+    },
+  );
+  assert.equal(c.metricsPort, 0);
+  assert.equal(c.healthPort, 9000);
+  assert.equal(c.leaderElection.enabled, false);
+  assert.deepEqual(c.watchNamespaces, ["a", "b"]);
+  assert.equal(c.leaderElection.leaseNamespace, "lagscale");
+  assert.equal(c.podName, "ctl-0");
+  assert.equal(c.logLevel, "debug");
+});
+
+test("a bare boolean flag means true; the lease namespace comes from the service account folder", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "lagscale-config-"));
+  writeFileSync(path.join(dir, "namespace"), "keda\n");
+  const r = parseConfig(["--leader-elect"], { LAGSCALE_SERVICEACCOUNT_DIR: dir });
+  assert.ok(r.ok && !r.help);
+  assert.equal(r.ok && !r.help && r.config.leaderElection.enabled, true);
+  assert.equal(r.ok && !r.help && r.config.leaderElection.leaseNamespace, "keda");
+});
+
+test("every problem at once, each naming its flag or variable", () => {
+  const errs = errors(
+    [
+      "--metrics-port",
+      "http",
+      "--lease-duration=15",
+      "--bogus",
+      "--webhooks=maybe",
+      "--kubeconfig",
+      "/no/such/file",
+    ],
+    { LOG_LEVEL: "loud", WATCH_NAMESPACE: "Bad_NS", LAGSCALE_SCALEDOBJECT_CTRL_MAX_RECONCILES: "0" },
+  );
+  const text = errs.join("\n");
+  for (const needle of [
+    '--metrics-port="http"',
+    '--lease-duration="15": must be a positive Go duration',
+    "unknown flag --bogus",
+    "--webhooks=",
+    "/no/such/file: no such file",
+    'LOG_LEVEL="loud"',
+    '"Bad_NS" is not a namespace name',
+    "LAGSCALE_SCALEDOBJECT_CTRL_MAX_RECONCILES",
+  ]) {
+    assert.ok(text.includes(needle), `expected ${needle} in:\n${text}`);
+  }
+});
+
+test("leader timings must keep client-go's order", () => {
+  const text = errors(["--lease-duration=5s", "--renew-deadline=6s"]).join("\n");
+  assert.match(text, /lease duration \(5000 ms\) must be greater than the renew deadline \(6000 ms\)/);
+  assert.match(errors(["--renew-deadline=2s", "--retry-period=2s"]).join("\n"), /1\.2 × retry period/);
+  // the same timings are fine when leader election is off
+  assert.equal(
+    ok(["--leader-elect=false", "--lease-duration=5s", "--renew-deadline=6s"]).leaderElection.enabled,
+    false,
+  );
+});
+
+test("webhooks=on needs the certificate files; ports must not collide", () => {
+  assert.match(errors(["--webhooks=on", "--cert-dir=/nonexistent"]).join("\n"), /tls\.crt does not exist/);
+  assert.match(errors(["--metrics-port=9443"]).join("\n"), /metrics port and the webhook port are both 9443/);
+  assert.equal(ok(["--metrics-port=9443", "--webhooks=off"]).metricsPort, 9443);
+});
+
+test("Go durations", () => {
+  assert.equal(parseDuration("15s"), 15_000);
+  assert.equal(parseDuration("1m30s"), 90_000);
+  assert.equal(parseDuration("1.5s"), 1500);
+  assert.equal(parseDuration("250ms"), 250);
+  assert.equal(parseDuration("15"), undefined);
+  assert.equal(parseDuration("s"), undefined);
+});
+
+test("--help and usage", () => {
+  const r = parseConfig(["--help"], {});
+  assert.ok(r.ok && r.help);
+  assert.match(usage(), /--kubeconfig/);
+  assert.match(usage(), /WATCH_NAMESPACE/);
+});

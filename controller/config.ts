@@ -1,0 +1,347 @@
+/**
+ * The controller's settings: command-line flags first, then environment variables, then defaults (KEDA's
+ * operator ports and client-go's leader-election timing). Every problem is reported at once, each naming the
+ * flag or variable and what would be accepted, so that a person can fix a Deployment in one go.
+ *
+ *   npm run controller -- --kubeconfig .lagscale/kubeconfig --leader-elect=false
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { LevelWithSilent } from "pino";
+
+export interface LeaderElectionConfig {
+  enabled: boolean;
+  /** Lease name (KEDA: `operator.keda.sh`, flag --leader-election-id). */
+  leaseName: string;
+  leaseNamespace: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export interface WebhookConfig {
+  /** `auto`: serve webhooks when the certificate files exist, otherwise log why not. */
+  mode: "auto" | "on" | "off";
+  port: number;
+  certDir: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export interface ControllerConfig {
+  /** A kubeconfig file; undefined: KUBECONFIG, ~/.kube/config or the in-cluster service account. */
+  kubeconfig: string | undefined;
+  /** Namespaces to watch; undefined: all. */
+  watchNamespaces: string[] | undefined;
+  bindAddress: string;
+  /** `/metrics` (KEDA 8080). 0 picks a free port (logged). */
+  metricsPort: number;
+  /** `/healthz` and `/readyz` (KEDA 8081). May equal metricsPort: then one server serves all three. */
+  healthPort: number;
+  webhook: WebhookConfig;
+  leaderElection: LeaderElectionConfig;
+  podName: string | undefined;
+  podNamespace: string | undefined;
+  logLevel: LevelWithSilent;
+  /** ScaledObjects reconciled at once (KEDA_SCALEDOBJECT_CTRL_MAX_RECONCILES, default 5). */
+  maxConcurrentReconciles: number;
+  /** How long SIGTERM may take before the process exits anyway (below the pod's grace period). */
+  shutdownTimeoutMs: number;
+}
+
+export type ConfigResult =
+  | { ok: true; config: ControllerConfig; help: false }
+  | { ok: true; help: true }
+  | { ok: false; errors: string[] };
+
+interface FlagSpec {
+  env?: string;
+  /** Boolean flags may be given without a value. */
+  boolean?: boolean;
+  help: string;
+}
+
+const FLAGS: Record<string, FlagSpec> = {
+  kubeconfig: {
+    env: "KUBECONFIG",
+    help: "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)",
+  },
+  "watch-namespace": { env: "WATCH_NAMESPACE", help: "comma-separated namespaces to watch (default: all)" },
+  "bind-address": { env: "LAGSCALE_BIND_ADDRESS", help: "address the HTTP servers listen on (0.0.0.0)" },
+  "metrics-port": { env: "LAGSCALE_METRICS_PORT", help: "port of /metrics (8080; 0 = any free port)" },
+  "health-port": { env: "LAGSCALE_HEALTH_PORT", help: "port of /healthz and /readyz (8081; 0 = any)" },
+  webhooks: { env: "LAGSCALE_WEBHOOKS", help: "auto|on|off: serve the admission webhooks (auto)" },
+  "webhook-port": { env: "LAGSCALE_WEBHOOK_PORT", help: "port of the webhook server (9443)" },
+  "cert-dir": {
+    env: "LAGSCALE_CERT_DIR",
+    help: "folder with tls.crt and tls.key for the webhooks (/tmp/k8s-webhook-server/serving-certs)",
+  },
+  "leader-elect": {
+    env: "LAGSCALE_LEADER_ELECT",
+    boolean: true,
+    help: "elect a leader through a Lease; only the leader scales (true)",
+  },
+  "leader-election-id": {
+    env: "LAGSCALE_LEADER_ELECTION_ID",
+    help: "name of the Lease (lagscale-controller)",
+  },
+  "leader-election-namespace": {
+    env: "LAGSCALE_LEADER_ELECTION_NAMESPACE",
+    help: "namespace of the Lease (default: POD_NAMESPACE, the service account's namespace, else default)",
+  },
+  "lease-duration": {
+    env: "LAGSCALE_LEADER_ELECTION_LEASE_DURATION",
+    help: "Go duration a leader is respected without renewing (15s)",
+  },
+  "renew-deadline": {
+    env: "LAGSCALE_LEADER_ELECTION_RENEW_DEADLINE",
+    help: "Go duration the leader keeps trying to renew before it stops leading (10s)",
+  },
+  "retry-period": {
+    env: "LAGSCALE_LEADER_ELECTION_RETRY_PERIOD",
+    help: "Go duration between attempts to acquire or renew (2s)",
+  },
+  "max-concurrent-reconciles": {
+    env: "LAGSCALE_SCALEDOBJECT_CTRL_MAX_RECONCILES",
+    help: "ScaledObjects reconciled at once (5)",
+  },
+  "shutdown-timeout": {
+    env: "LAGSCALE_SHUTDOWN_TIMEOUT",
+    help: "Go duration SIGTERM may take before the process exits anyway (25s)",
+  },
+  "log-level": { env: "LOG_LEVEL", help: "fatal|error|warn|info|debug|trace|silent (info)" },
+  help: { boolean: true, help: "print this help" },
+};
+
+export function usage(): string {
+  const lines = ["Usage: npm run controller -- [flags]", "", "Flags (environment variable in brackets):"];
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    lines.push(`  --${name.padEnd(28)}${spec.help}${spec.env ? ` [${spec.env}]` : ""}`);
+  }
+  lines.push(
+    "",
+    "Also read: POD_NAME, POD_NAMESPACE (the pod's own name and namespace, from the downward API).",
+  );
+  return lines.join("\n");
+}
+
+const LOG_LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration for the units that make sense here (ms, s, m, h): `15s`, `1m30s`, `1.5s`, `500ms`. */
+export function parseDuration(raw: string): number | undefined {
+  const s = raw.trim();
+  if (s === "0") return 0;
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(s)) return undefined;
+  let total = 0;
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * UNITS[m[2]!]!;
+  return Math.round(total);
+}
+
+function parseBool(raw: string): boolean | undefined {
+  if (["1", "t", "T", "true", "TRUE", "True"].includes(raw)) return true;
+  if (["0", "f", "F", "false", "FALSE", "False"].includes(raw)) return false;
+  return undefined;
+}
+
+/** Reads the flags into name → value (booleans given bare become "true"); unknown flags are errors. */
+function readFlags(argv: readonly string[], errors: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("--")) {
+      errors.push(`unexpected argument ${JSON.stringify(arg)}: flags are --name value or --name=value`);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    const spec = FLAGS[name];
+    if (!spec) {
+      errors.push(`unknown flag --${name} (see --help)`);
+      continue;
+    }
+    if (eq >= 0) out.set(name, arg.slice(eq + 1));
+    else if (spec.boolean) out.set(name, "true");
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) out.set(name, argv[++i]!);
+    else errors.push(`flag --${name} needs a value`);
+  }
+  return out;
+}
+
+/** The service account's namespace when running in a pod (or under the local pod runner). */
+function inClusterNamespace(env: NodeJS.ProcessEnv): string | undefined {
+  const dir = env.LAGSCALE_SERVICEACCOUNT_DIR?.trim() || "/var/run/secrets/kubernetes.io/serviceaccount";
+  try {
+    return readFileSync(path.join(dir, "namespace"), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses flags and environment. `--help` returns `{help: true}`. */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  const errors: string[] = [];
+  const flags = readFlags(argv, errors);
+  if (flags.has("help")) return { ok: true, help: true };
+
+  const get = (name: string): { value: string; source: string } | undefined => {
+    const flag = flags.get(name);
+    if (flag !== undefined) return { value: flag, source: `--${name}` };
+    const envName = FLAGS[name]?.env;
+    const fromEnv = envName ? env[envName] : undefined;
+    if (envName && fromEnv !== undefined && fromEnv.trim() !== "") return { value: fromEnv, source: envName };
+    return undefined;
+  };
+  const str = (name: string, def: string): string => get(name)?.value.trim() || def;
+  const port = (name: string, def: number): number => {
+    const v = get(name);
+    if (!v) return def;
+    const n = Number(v.value.trim());
+    if (!/^\d+$/.test(v.value.trim()) || n > 65535) {
+      errors.push(`${v.source}=${JSON.stringify(v.value)}: must be a port number from 0 to 65535`);
+      return def;
+    }
+    return n;
+  };
+  const duration = (name: string, defMs: number): number => {
+    const v = get(name);
+    if (!v) return defMs;
+    const ms = parseDuration(v.value);
+    if (ms === undefined || ms <= 0) {
+      errors.push(
+        `${v.source}=${JSON.stringify(v.value)}: must be a positive Go duration such as 15s, 1500ms or 1m30s`,
+      );
+      return defMs;
+    }
+    return ms;
+  };
+  const bool = (name: string, def: boolean): boolean => {
+    const v = get(name);
+    if (!v) return def;
+    const b = parseBool(v.value.trim());
+    if (b === undefined) {
+      errors.push(`${v.source}=${JSON.stringify(v.value)}: must be true or false`);
+      return def;
+    }
+    return b;
+  };
+
+  const kubeconfig = flags.get("kubeconfig")?.trim() || undefined;
+  if (kubeconfig !== undefined && !existsSync(kubeconfig)) {
+    errors.push(
+      `--kubeconfig ${kubeconfig}: no such file (the local stack writes .lagscale/kubeconfig: npm run stack -- up)`,
+    );
+  }
+  const nsRaw = get("watch-namespace")?.value ?? "";
+  const namespaces = [
+    ...new Set(
+      nsRaw
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== ""),
+    ),
+  ];
+  for (const ns of namespaces) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63) {
+      errors.push(`WATCH_NAMESPACE: ${JSON.stringify(ns)} is not a namespace name (lower-case DNS label)`);
+    }
+  }
+
+  const podName = env.POD_NAME?.trim() || undefined;
+  const podNamespace = env.POD_NAMESPACE?.trim() || undefined;
+
+  const modeRaw = str("webhooks", "auto");
+  let mode: WebhookConfig["mode"] = "auto";
+  if (modeRaw === "auto" || modeRaw === "on" || modeRaw === "off") mode = modeRaw;
+  else errors.push(`--webhooks=${JSON.stringify(modeRaw)}: must be auto, on or off`);
+  const certDir = str("cert-dir", "/tmp/k8s-webhook-server/serving-certs");
+  const webhook: WebhookConfig = {
+    mode,
+    port: port("webhook-port", 9443),
+    certDir,
+    certFile: path.join(certDir, "tls.crt"),
+    keyFile: path.join(certDir, "tls.key"),
+  };
+  if (mode === "on") {
+    for (const f of [webhook.certFile, webhook.keyFile]) {
+      if (!existsSync(f)) {
+        errors.push(
+          `--webhooks=on: ${f} does not exist (give --cert-dir, or --webhooks=off to run without them)`,
+        );
+      }
+    }
+  }
+
+  const leaderElection: LeaderElectionConfig = {
+    enabled: bool("leader-elect", true),
+    leaseName: str("leader-election-id", "lagscale-controller"),
+    leaseNamespace: str("leader-election-namespace", podNamespace ?? inClusterNamespace(env) ?? "default"),
+    leaseDurationMs: duration("lease-duration", 15_000),
+    renewDeadlineMs: duration("renew-deadline", 10_000),
+    retryPeriodMs: duration("retry-period", 2_000),
+  };
+  const le = leaderElection;
+  if (le.enabled) {
+    if (le.leaseDurationMs <= le.renewDeadlineMs) {
+      errors.push(
+        `leader election: lease duration (${le.leaseDurationMs} ms) must be greater than the renew deadline (${le.renewDeadlineMs} ms)`,
+      );
+    }
+    if (le.renewDeadlineMs <= 1.2 * le.retryPeriodMs) {
+      errors.push(
+        `leader election: renew deadline (${le.renewDeadlineMs} ms) must be greater than 1.2 × retry period (${le.retryPeriodMs} ms)`,
+      );
+    }
+    if (le.leaseDurationMs < 1000) {
+      errors.push(`leader election: lease duration must be at least 1s (the Lease stores whole seconds)`);
+    }
+  }
+
+  let logLevel: LevelWithSilent = "info";
+  const lvl = get("log-level");
+  if (lvl) {
+    const v = lvl.value.trim().toLowerCase();
+    if ((LOG_LEVELS as readonly string[]).includes(v)) logLevel = v as LevelWithSilent;
+    else errors.push(`${lvl.source}=${JSON.stringify(lvl.value)}: must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+
+  let maxConcurrentReconciles = 5;
+  const mcr = get("max-concurrent-reconciles");
+  if (mcr) {
+    const n = Number(mcr.value.trim());
+    if (!/^\d+$/.test(mcr.value.trim()) || n < 1 || n > 1000) {
+      errors.push(`${mcr.source}=${JSON.stringify(mcr.value)}: must be a whole number from 1 to 1000`);
+    } else maxConcurrentReconciles = n;
+  }
+
+  const metricsPort = port("metrics-port", 8080);
+  const healthPort = port("health-port", 8081);
+  if (webhook.mode !== "off" && webhook.port !== 0) {
+    for (const [what, p] of [
+      ["metrics", metricsPort],
+      ["health", healthPort],
+    ] as const) {
+      if (p === webhook.port) errors.push(`the ${what} port and the webhook port are both ${p}`);
+    }
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    help: false,
+    config: {
+      kubeconfig,
+      watchNamespaces: namespaces.length > 0 ? namespaces : undefined,
+      bindAddress: str("bind-address", "0.0.0.0"),
+      metricsPort,
+      healthPort,
+      webhook,
+      leaderElection,
+      podName,
+      podNamespace,
+      logLevel,
+      maxConcurrentReconciles,
+      shutdownTimeoutMs: duration("shutdown-timeout", 25_000),
+    },
+  };
+}
