@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
   CLUSTER_TRIGGER_AUTHENTICATIONS,
+  HORIZONTAL_POD_AUTOSCALERS,
   Informer,
+  WorkQueue,
+  connectKube,
   KubeRest,
   SCALED_OBJECTS,
   SECRETS,
@@ -224,4 +227,48 @@ test("a dropped connection resumes from the last resourceVersion; a stale one ge
   // and it keeps watching
   await rest.post(soPath(ns), scaledObject(ns, "later"));
   await waitFor("an object created after recovery", () => (informer.get(`${ns}/later`) ? true : undefined));
+});
+
+test("the wiring of controller/kube's header: informers feed keys to a work queue; the reconcile reads the cache", async (t) => {
+  const kube = connectKube({ kubeconfig: kc, namespaces: [nsC], resyncMs: 0 });
+  t.after(() => kube.close());
+  const sos = kube.informer(SCALED_OBJECTS);
+  const hpas = kube.informer(HORIZONTAL_POD_AUTOSCALERS);
+  const queue = new WorkQueue({ name: "scaledobjects", concurrency: 2 });
+  t.after(() => queue.stop());
+  sos.onChange((key) => queue.add(key));
+  // a foreign HPA maps to the ScaledObjects of its target: here, by name
+  hpas.onChange((_key, hpa) => {
+    for (const so of sos.list(hpa.metadata?.namespace)) {
+      if (so.spec.scaleTargetRef.name === hpa.spec?.scaleTargetRef?.name)
+        queue.add(`${nsC}/${so.metadata.name}`);
+    }
+  });
+  const seen: string[] = [];
+  kube.start();
+  await kube.synced();
+  queue.start(async (key) => {
+    const so = sos.get(key);
+    seen.push(`${key}:${so ? so.spec.scaleTargetRef.name : "deleted"}`);
+    return undefined;
+  });
+  await waitFor("the listed object reconciled", () =>
+    seen.includes(`${nsC}/elsewhere:consumer`) ? true : undefined,
+  );
+  await rest.post(resourcePath(HORIZONTAL_POD_AUTOSCALERS, nsC), {
+    metadata: { name: "foreign" },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "consumer" },
+      minReplicas: 1,
+      maxReplicas: 3,
+    },
+  });
+  await waitFor("the HPA mapped to its ScaledObject", () =>
+    seen.filter((s) => s === `${nsC}/elsewhere:consumer`).length >= 2 ? true : undefined,
+  );
+  assert.ok(hpas.get(`${nsC}/foreign`));
+  await rest.delete(soPath(nsC, "elsewhere"));
+  await waitFor("the delete reconciled", () =>
+    seen.includes(`${nsC}/elsewhere:deleted`) ? true : undefined,
+  );
 });
