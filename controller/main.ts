@@ -1,0 +1,245 @@
+/**
+ * The lagscale controller process.
+ *
+ * Every replica serves the admission webhooks, /metrics, /healthz and /readyz. Only the leader (a
+ * coordination.k8s.io Lease, client-go's timing) watches ScaledObjects, evaluates them and writes: its
+ * ScaledObject controller starts on `onStartedLeading` and stops when the leadership's signal aborts. A
+ * replica that loses the lease stops evaluating at once, closes its Kafka connections and campaigns again.
+ *
+ * SIGTERM or SIGINT: stop evaluating (running evaluations finish), release the lease so that another
+ * replica takes over at once, close the Kafka connections and the servers, exit 0; if that takes longer
+ * than --shutdown-timeout, exit 1 anyway.
+ *
+ *   npm run controller -- --kubeconfig .lagscale/kubeconfig
+ */
+import { existsSync } from "node:fs";
+import { CoordinationV1Api } from "@kubernetes/client-node";
+import { Registry } from "prom-client";
+import { BatchedLagReader } from "../core/kafka/batched-reader.js";
+import { createLogger, type Logger } from "../core/log.js";
+import { ApiAuthSources, clusterObjectNamespaceFromEnv } from "./auth/index.js";
+import { parseConfig, usage, type ControllerConfig } from "./config.js";
+import { startHttpServer, type Check, type RunningHttpServer } from "./http.js";
+import { connectKube, loadKubeConfig } from "./kube/index.js";
+import {
+  combineCallbacks,
+  defaultIdentity,
+  labelLeaderPod,
+  LeaderElector,
+  realSleep,
+  type LeaderCallbacks,
+  type LeaderPodLabel,
+} from "./leader/index.js";
+import { ControllerMetrics } from "./metrics.js";
+import { ScaledObjectController } from "./scaledobject/index.js";
+import { ApiWebhookLookups, startWebhookServer, type WebhookServer } from "./webhook/index.js";
+
+/** How long a leader may go without renewing before /healthz fails (controller-runtime's default is 20 s). */
+const HEALTHZ_TOLERANCE_MS = 20_000;
+
+async function run(config: ControllerConfig, log: Logger): Promise<number> {
+  const kc = loadKubeConfig(config.kubeconfig);
+  const cluster = kc.getCurrentCluster();
+  log.info(
+    {
+      server: cluster?.server,
+      namespaces: config.watchNamespaces ?? "all",
+      leaderElection: config.leaderElection.enabled
+        ? `${config.leaderElection.leaseNamespace}/${config.leaderElection.leaseName}`
+        : "off",
+    },
+    "lagscale controller starting",
+  );
+
+  const registry = new Registry();
+  const metrics = new ControllerMetrics(registry);
+  const reader = new BatchedLagReader({
+    logger: log.child({ component: "lag-reader" }),
+    onRequest: (_cluster, api) => metrics.kafkaRequest(api),
+  });
+
+  // ---- the leader's work ----
+  let controller: ScaledObjectController | undefined;
+  const leaderWork: LeaderCallbacks = {
+    onStartedLeading: async (signal) => {
+      const kube = connectKube({
+        kubeconfig: kc,
+        logger: log.child({ component: "kube" }),
+        ...(config.watchNamespaces ? { namespaces: config.watchNamespaces } : {}),
+        ...(config.podName ? { events: { instance: config.podName } } : {}),
+      });
+      const clusterObjectNamespace = config.podNamespace ?? clusterObjectNamespaceFromEnv();
+      const c = new ScaledObjectController({
+        kube,
+        reader,
+        metrics,
+        logger: log.child({ component: "scaledobject" }),
+        authSources: new ApiAuthSources(kc),
+        concurrency: config.maxConcurrentReconciles,
+        ...(clusterObjectNamespace ? { clusterObjectNamespace } : {}),
+      });
+      controller = c;
+      c.start();
+      log.info("evaluating ScaledObjects");
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      await c.stop();
+      if (controller === c) controller = undefined;
+      await reader.close();
+      log.info("stopped evaluating ScaledObjects");
+    },
+  };
+
+  // ---- servers every replica runs ----
+  let elector: LeaderElector | undefined;
+  let podLabel: LeaderPodLabel | undefined;
+  const healthz: Record<string, Check> = {
+    ping: () => undefined,
+    leader: () => elector?.check(HEALTHZ_TOLERANCE_MS),
+  };
+  const readyz: Record<string, Check> = {
+    ping: () => undefined,
+    informers: () =>
+      controller && !controller.synced() ? "the ScaledObject informer has not listed yet" : undefined,
+  };
+  const servers: { close(): Promise<void> }[] = [];
+  const closeServers = async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  };
+  try {
+    const same = config.metricsPort === config.healthPort && config.metricsPort !== 0;
+    const metricsServer: RunningHttpServer = await startHttpServer({
+      name: same ? "metrics+health" : "metrics",
+      host: config.bindAddress,
+      port: config.metricsPort,
+      registry,
+      ...(same ? { healthz, readyz } : {}),
+      logger: log,
+    });
+    servers.push(metricsServer);
+    if (!same) {
+      servers.push(
+        await startHttpServer({
+          name: "health",
+          host: config.bindAddress,
+          port: config.healthPort,
+          healthz,
+          readyz,
+          logger: log,
+        }),
+      );
+    }
+    const wh = config.webhook;
+    const certsThere = existsSync(wh.certFile) && existsSync(wh.keyFile);
+    if (wh.mode === "on" || (wh.mode === "auto" && certsThere)) {
+      const server: WebhookServer = await startWebhookServer({
+        port: wh.port,
+        host: config.bindAddress,
+        certFile: wh.certFile,
+        keyFile: wh.keyFile,
+        lookups: new ApiWebhookLookups(kc),
+        registry,
+        logger: log.child({ component: "webhook" }),
+      });
+      servers.push(server);
+      log.info({ server: "webhook", port: server.port }, "webhook server listening");
+    } else if (wh.mode === "auto") {
+      log.warn(
+        { certDir: wh.certDir },
+        "webhook server not started: no tls.crt/tls.key in the cert dir (give --cert-dir, or --webhooks=off to silence this)",
+      );
+    }
+  } catch (err) {
+    await closeServers();
+    throw err;
+  }
+
+  // ---- leadership and shutdown ----
+  const shutdown = new AbortController();
+  let exitCode = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (shutdown.signal.aborted) return;
+    log.info({ signal: sig }, "shutting down");
+    shutdown.abort();
+    const timer = setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, "shutdown took too long; exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  if (config.leaderElection.enabled) {
+    const le = config.leaderElection;
+    const identity = defaultIdentity(config.podName);
+    const callbacks: LeaderCallbacks[] = [leaderWork];
+    if (config.podName && config.podNamespace) {
+      podLabel = labelLeaderPod({
+        kubeconfig: kc,
+        namespace: config.podNamespace,
+        podName: config.podName,
+        identity,
+        logger: log.child({ component: "leader-label" }),
+      });
+      callbacks.push(podLabel);
+    }
+    elector = new LeaderElector({
+      lock: { api: kc.makeApiClient(CoordinationV1Api), namespace: le.leaseNamespace, name: le.leaseName },
+      identity,
+      leaseDurationMs: le.leaseDurationMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      registry,
+      logger: log.child({ component: "leader" }),
+      callbacks: combineCallbacks(...callbacks),
+    });
+    log.info({ identity: elector.identity }, "campaigning for the leader lease");
+    while (!shutdown.signal.aborted) {
+      await elector.run(shutdown.signal);
+      if (shutdown.signal.aborted) break;
+      log.warn("lost the leader lease; campaigning again");
+      await realSleep(le.retryPeriodMs, shutdown.signal);
+    }
+  } else {
+    log.info("leader election is off: this process evaluates ScaledObjects");
+    await leaderWork.onStartedLeading?.(shutdown.signal);
+  }
+
+  podLabel?.close();
+  await reader.close();
+  try {
+    await closeServers();
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, "closing the servers failed");
+    exitCode = 1;
+  }
+  log.info("stopped");
+  return exitCode;
+}
+
+async function main(): Promise<void> {
+  const parsed = parseConfig(process.argv.slice(2));
+  if (parsed.ok && parsed.help) {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
+  if (!parsed.ok) {
+    process.stderr.write(
+      `lagscale controller: invalid settings:\n${parsed.errors.map((e) => `  - ${e}`).join("\n")}\n\n${usage()}\n`,
+    );
+    process.exit(2);
+  }
+  const log = createLogger("controller", parsed.config.logLevel);
+  try {
+    const code = await run(parsed.config, log);
+    process.exit(code);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, "controller failed");
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,588 @@
+/**
+ * The ScaledObject reconcile loop, run by the leader only.
+ *
+ * Watch events (informer → work queue, keys only) keep the finalizer on every ScaledObject, finalize deleted
+ * ones (restoreToOriginalReplicaCount, then the finalizer goes even when the target is gone), and start,
+ * re-arm or stop each object's evaluation loop (loops.ts). A change of the spec or of the annotations
+ * evaluates at once; otherwise an object is evaluated every pollingInterval.
+ *
+ * One evaluation batch (every object due at the same time):
+ *   1. per object, in parallel: validate (core/crd), pause annotations, /scale of the target (current
+ *      replicas as KEDA reads them), trigger inputs (controller/auth: TriggerAuthentication, `*FromEnv`),
+ *      trigger parameters (core/triggers);
+ *   2. every kafka read of the batch is issued in the same tick, so the lag reader serves them with one
+ *      round per Kafka cluster;
+ *   3. per object: lag math with each trigger's excludePersistentLag memory (core/lag), cron values, the
+ *      decision (core/scaling) with the state kept from the previous evaluation (seeded from status after a
+ *      start or a failover), the `/scale` write only when the decision says so, events, status, metrics.
+ *
+ * Nothing here scales a target because something could not be read: an invalid object, a missing target,
+ * an API error or an unreachable Kafka all end in a status and an event, and the replica count stays (or,
+ * for Kafka, goes to fallback.replicas once failureThreshold is passed, as the decision says).
+ */
+import {
+  parsePauseAnnotations,
+  validateScaledObject,
+  type ResolvedScaledObject,
+  type ScaledObject,
+} from "../../core/crd/index.js";
+import type { LagReader, LagReadResult } from "../../core/kafka/types.js";
+import type { PersistentLagMemory } from "../../core/lag/index.js";
+import type { Logger } from "../../core/log.js";
+import {
+  decideScaledObject,
+  type DecideInput,
+  type ScalingEvent,
+  type ScalingSpec,
+  type ScalingState,
+} from "../../core/scaling/index.js";
+import { resolveScaledObjectInputs, type AuthSources } from "../auth/index.js";
+import {
+  EventReason,
+  FINALIZER,
+  hasFinalizer,
+  isNotFound,
+  NotScalableError,
+  objectKey,
+  parseKey,
+  SCALED_OBJECTS,
+  scaleTargetKind,
+  WorkQueue,
+  type Informer,
+  type KubeIO,
+  type ReconcileResult,
+  type ScaleInfo,
+} from "../kube/index.js";
+import type { ControllerMetrics, TriggerSample } from "../metrics.js";
+import { EvaluationLoops, type DueKey } from "./loops.js";
+import { parseTriggers, scalingSpecFor, type ParsedTrigger, type TriggerAuthInput } from "./spec.js";
+import {
+  readyStatus,
+  seedStateFromStatus,
+  statusAfterCheckFailure,
+  statusAfterEvaluation,
+} from "./status.js";
+import { cronOutcome, kafkaOutcome, type TriggerOutcome } from "./triggers.js";
+
+export interface ScaledObjectControllerOptions {
+  kube: KubeIO;
+  reader: LagReader;
+  metrics: ControllerMetrics;
+  logger: Logger;
+  /** Where TriggerAuthentications, Secrets and the target's environment are read from. */
+  authSources: AuthSources;
+  /** Namespace whose Secrets ClusterTriggerAuthentications read. */
+  clusterObjectNamespace?: string;
+  /** ScaledObjects reconciled at once (watch events). Default 5. */
+  concurrency?: number;
+  now?: () => number;
+}
+
+/** What the controller remembers of one ScaledObject between evaluations. */
+interface ObjectState {
+  uid: string;
+  /** uid, generation and annotations: a change evaluates at once. */
+  fingerprint: string;
+  /** The decision's state after the last evaluation; undefined until the first (then seeded from status). */
+  history: ScalingState | undefined;
+  /** excludePersistentLag memory per kafka trigger (metric name). */
+  memory: Map<string, PersistentLagMemory>;
+  triggerTypes: string[];
+}
+
+type Prepared =
+  | { kind: "skip" }
+  | {
+      kind: "failed";
+      so: ScaledObject;
+      reason: "ScaledObjectCheckFailed" | "ErrorGettingCurrentReplicas";
+      message: string;
+      due: DueKey;
+    }
+  | {
+      kind: "ready";
+      so: ScaledObject;
+      resolved: ResolvedScaledObject;
+      spec: ScalingSpec;
+      scale: ScaleInfo;
+      readyReplicas: number | undefined;
+      pause: DecideInput["pause"] & { paused: boolean };
+      triggers: ParsedTrigger[];
+      due: DueKey;
+      reads: Map<number, { started: number; result: Promise<LagReadResult> }>;
+    };
+
+function fingerprint(so: ScaledObject): string {
+  const a = so.metadata.annotations ?? {};
+  const sorted = Object.keys(a)
+    .sort()
+    .map((k) => [k, a[k]]);
+  return `${so.metadata.uid ?? ""}|${so.metadata.generation ?? 0}|${JSON.stringify(sorted)}`;
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The target does not exist (any more) or cannot be scaled: nothing to restore, nothing to retry. */
+function targetIsGone(err: unknown): boolean {
+  return (
+    isNotFound(err) ||
+    err instanceof NotScalableError ||
+    /has no kind .* \(is its CRD installed\?\)/.test(errText(err))
+  );
+}
+
+export class ScaledObjectController {
+  private readonly informer: Informer<ScaledObject>;
+  private readonly queue: WorkQueue;
+  private readonly loops: EvaluationLoops;
+  private readonly states = new Map<string, ObjectState>();
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private stopped = false;
+  private queueStarted = false;
+
+  constructor(private readonly o: ScaledObjectControllerOptions) {
+    this.log = o.logger;
+    this.now = o.now ?? Date.now;
+    this.informer = o.kube.informer(SCALED_OBJECTS);
+    this.queue = new WorkQueue({ name: "scaledobjects", concurrency: o.concurrency ?? 5, logger: o.logger });
+    this.loops = new EvaluationLoops({ run: (batch) => this.evaluateBatch(batch), logger: o.logger });
+  }
+
+  /** Starts watching; reconciles begin once the informer has listed. Returns at once. */
+  start(): void {
+    this.informer.onChange((key) => this.queue.add(key));
+    this.o.kube.start();
+    void this.o.kube.synced().then(() => {
+      if (this.stopped) return;
+      this.queueStarted = true;
+      this.queue.start((key) => this.reconcile(key));
+      this.log.info({ scaledObjects: this.informer.list().length }, "ScaledObject informer synced");
+    });
+  }
+
+  /** True once the informers have listed (for /readyz). */
+  synced(): boolean {
+    return this.informer.hasSynced();
+  }
+
+  /** Stops evaluating: no new evaluations, running ones finish; then the watches close. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.queueStarted) await this.queue.stop();
+    await this.loops.stop();
+    await this.o.kube.close();
+    this.o.metrics.forgetAll();
+  }
+
+  // ---- watch events -------------------------------------------------------------------------------------
+
+  private async reconcile(key: string): Promise<ReconcileResult> {
+    const so = this.informer.get(key);
+    if (!so) {
+      await this.forget(key);
+      return undefined;
+    }
+    const log = this.log.child({ scaledObject: key });
+    if (so.metadata.deletionTimestamp) {
+      await this.loops.remove(key);
+      await this.finalize(so, log);
+      await this.forget(key);
+      return undefined;
+    }
+    if (!hasFinalizer(so)) {
+      await this.o.kube.finalizers.add(SCALED_OBJECTS, so);
+      log.debug({ finalizer: FINALIZER }, "finalizer added");
+    }
+    const uid = so.metadata.uid ?? "";
+    let st = this.states.get(key);
+    if (!st || st.uid !== uid) {
+      st = { uid, fingerprint: "", history: undefined, memory: new Map(), triggerTypes: [] };
+      this.states.set(key, st);
+    }
+    st.triggerTypes = (so.spec?.triggers ?? []).map((t) => t.type);
+    const fp = fingerprint(so);
+    if (st.fingerprint !== fp) {
+      st.fingerprint = fp;
+      const interval = Math.max(1, so.spec?.pollingInterval ?? 30);
+      if (this.loops.set(key, interval * 1000)) {
+        this.o.kube.events.event(so, "Normal", EventReason.KEDAScalersStarted, "Started scalers watch");
+        log.info({ pollingInterval: interval }, "evaluation loop started");
+      }
+      this.loops.trigger(key);
+    }
+    this.updateRegistered();
+    return undefined;
+  }
+
+  private async finalize(so: ScaledObject, log: Logger): Promise<void> {
+    if (!hasFinalizer(so)) return;
+    const ns = so.metadata.namespace ?? "default";
+    const ref = so.spec?.scaleTargetRef;
+    const original = so.status?.originalReplicaCount;
+    if (so.spec?.advanced?.restoreToOriginalReplicaCount === true && ref && original !== undefined) {
+      try {
+        await this.o.kube.scale.setReplicas(ns, ref, original);
+        log.info({ replicas: original }, "restored the target to its original replica count");
+      } catch (err) {
+        if (!targetIsGone(err)) {
+          this.o.metrics.objectError(ns, so.metadata.name ?? "");
+          throw new Error(
+            `restore ${ref.kind ?? "Deployment"} ${ns}/${ref.name} to ${original} replicas: ${errText(err)}`,
+            {
+              cause: err,
+            },
+          );
+        }
+        log.info({ err: errText(err) }, "target is gone: nothing to restore");
+      }
+    }
+    await this.o.kube.finalizers.remove(SCALED_OBJECTS, so);
+    this.o.kube.events.event(so, "Warning", EventReason.ScaledObjectDeleted, "ScaledObject was deleted");
+    log.info("finalized");
+  }
+
+  private async forget(key: string): Promise<void> {
+    await this.loops.remove(key);
+    this.states.delete(key);
+    const { namespace, name } = parseKey(key);
+    this.o.metrics.forgetObject(namespace ?? "", name);
+    this.updateRegistered();
+  }
+
+  private updateRegistered(): void {
+    this.o.metrics.setRegistered(
+      [...this.states.entries()].map(([key, st]) => ({
+        namespace: parseKey(key).namespace ?? "",
+        triggerTypes: st.triggerTypes,
+      })),
+    );
+  }
+
+  // ---- evaluations --------------------------------------------------------------------------------------
+
+  private async evaluateBatch(batch: DueKey[]): Promise<void> {
+    if (this.stopped) return;
+    const prepared = await Promise.all(
+      batch.map((due) =>
+        this.prepare(due).catch((err: unknown): Prepared => {
+          this.log.error({ scaledObject: due.key, err: errText(err) }, "evaluation failed before reading");
+          return { kind: "skip" };
+        }),
+      ),
+    );
+    if (this.stopped) return;
+    // Every read of the batch in this tick: one round per Kafka cluster.
+    for (const p of prepared) {
+      if (p.kind !== "ready" || p.pause.paused) continue;
+      for (const t of p.triggers) {
+        if (t.kind === "kafka" && t.request) {
+          p.reads.set(t.index, { started: performance.now(), result: this.o.reader.read(t.request) });
+        }
+      }
+    }
+    await Promise.all(
+      prepared.map((p) =>
+        this.finish(p).catch((err: unknown) => {
+          const key = p.kind === "skip" ? "?" : objectKey(p.so);
+          this.log.error({ scaledObject: key, err: errText(err) }, "evaluation failed");
+          if (p.kind !== "skip") {
+            this.o.metrics.objectError(p.so.metadata.namespace ?? "", p.so.metadata.name ?? "");
+          }
+        }),
+      ),
+    );
+  }
+
+  private async prepare(due: DueKey): Promise<Prepared> {
+    const so = this.informer.get(due.key);
+    if (!so || so.metadata.deletionTimestamp || this.stopped) return { kind: "skip" };
+    const failed = (
+      message: string,
+      reason: "ScaledObjectCheckFailed" | "ErrorGettingCurrentReplicas" = "ScaledObjectCheckFailed",
+    ): Prepared => ({ kind: "failed", so, reason, message, due });
+
+    // The informer's object carries server fields the schema does not know in status; validate the spec.
+    const v = validateScaledObject({
+      apiVersion: so.apiVersion,
+      kind: so.kind,
+      metadata: so.metadata,
+      spec: so.spec,
+    });
+    if (!v.ok) return failed(v.errors.map((e) => `${e.path}: ${e.message}`).join("; "));
+    const spec = scalingSpecFor(v.resolved.spec);
+    if (!spec.ok) return failed(spec.error);
+    const pauseParse = parsePauseAnnotations(so.metadata.annotations);
+    if (!pauseParse.ok) return failed(`${pauseParse.error.path}: ${pauseParse.error.message}`);
+    const p = pauseParse.value;
+    const pause: DecideInput["pause"] & { paused: boolean } = {
+      paused: p.paused,
+      pausedScaleIn: p.pausedScaleIn,
+      pausedScaleOut: p.pausedScaleOut,
+      forceActivation: p.forceActivation,
+    };
+    if (p.pausedReplicas !== undefined) pause.pausedReplicas = p.pausedReplicas;
+
+    const ns = so.metadata.namespace ?? "default";
+    const ref = v.resolved.spec.scaleTargetRef;
+    let scale: ScaleInfo;
+    try {
+      scale = await this.o.kube.scale.get(ns, ref);
+    } catch (err) {
+      if (isNotFound(err)) return failed(`Target resource doesn't exist: ${ref.kind} ${ns}/${ref.name}`);
+      if (err instanceof NotScalableError) {
+        return failed(`Target resource doesn't expose /scale subresource: ${err.message}`);
+      }
+      if (targetIsGone(err)) return failed(errText(err));
+      return failed(
+        `could not read the current replicas of ${ref.kind} ${ns}/${ref.name}: ${errText(err)}`,
+        "ErrorGettingCurrentReplicas",
+      );
+    }
+
+    let triggers: ParsedTrigger[] = [];
+    if (!pause.paused && pause.pausedReplicas === undefined) {
+      const inputs = await resolveScaledObjectInputs(
+        this.o.authSources,
+        so,
+        this.o.clusterObjectNamespace ? { clusterObjectNamespace: this.o.clusterObjectNamespace } : {},
+      );
+      const authErrors = inputs.triggers.flatMap((t) => (t.ok ? [] : t.errors));
+      if (authErrors.length > 0) return failed(authErrors.join("; "));
+      const auth: TriggerAuthInput[] = inputs.triggers.map((t) =>
+        t.ok ? { authParams: t.input.authParams, resolvedEnv: t.input.resolvedEnv } : {},
+      );
+      const parsed = parseTriggers(v.resolved.spec.triggers, auth);
+      if (!parsed.ok) return failed(parsed.errors.join("; "));
+      triggers = parsed.triggers;
+    }
+
+    // Ready pods matter only for Value targets (and their fallback); reading them costs a list call.
+    let readyReplicas: number | undefined;
+    if (triggers.some((t) => t.metricType === "Value")) {
+      try {
+        const pods = await this.o.kube.pods.forTarget(scale);
+        readyReplicas = pods.filter((x) => x.ready && !x.terminating).length;
+      } catch (err) {
+        this.log.warn({ scaledObject: due.key, err: errText(err) }, "could not count ready pods");
+      }
+    }
+    return {
+      kind: "ready",
+      so,
+      resolved: v.resolved,
+      spec: spec.spec,
+      scale,
+      readyReplicas,
+      pause,
+      triggers,
+      due,
+      reads: new Map(),
+    };
+  }
+
+  private async finish(p: Prepared): Promise<void> {
+    if (p.kind === "skip") return;
+    const so = p.so;
+    const key = objectKey(so);
+    const ns = so.metadata.namespace ?? "default";
+    const name = so.metadata.name ?? "";
+    const log = this.log.child({ scaledObject: key });
+    const { kube, metrics } = this.o;
+    const started = this.now();
+    const loopLatencySeconds = (started - p.due.expectedAt) / 1000;
+
+    if (p.kind === "failed") {
+      log.warn({ reason: p.reason, err: p.message }, "ScaledObject check failed; not scaling");
+      kube.events.event(so, "Warning", EventReason.ScaledObjectCheckFailed, p.message);
+      metrics.recordObject(ns, name, { paused: false, error: true, loopLatencySeconds });
+      const st = this.states.get(key);
+      if (st?.history) {
+        st.history = {
+          ...st.history,
+          conditions: {
+            ...st.history.conditions,
+            Ready: { status: "False", reason: p.reason, message: p.message },
+            Active: { status: "Unknown", reason: "UnknownState", message: "ScaledObject check failed" },
+          },
+        };
+      }
+      await kube.status.patch(SCALED_OBJECTS, so, statusAfterCheckFailure(p.reason, p.message));
+      return;
+    }
+
+    const st = this.states.get(key);
+    if (!st || st.uid !== (so.metadata.uid ?? "")) return; // deleted meanwhile
+    const history = st.history ?? seedStateFromStatus(so.status);
+
+    // Trigger values: kafka reads issued by the batch, cron from the clock.
+    const outcomes: TriggerOutcome[] = [];
+    const samples: TriggerSample[] = [];
+    let lagSum: number | undefined;
+    for (const t of p.triggers) {
+      let outcome: TriggerOutcome;
+      let latencySeconds: number | undefined;
+      if (t.kind === "kafka") {
+        const read = p.reads.get(t.index);
+        let result: LagReadResult | { ok: false; error: string };
+        if (read) {
+          result = await read.result;
+          latencySeconds = (performance.now() - read.started) / 1000;
+        } else result = { ok: false, error: t.connectError ?? "no lag request for this trigger" };
+        outcome = kafkaOutcome(t, result, st.memory.get(t.metricName));
+        if (outcome.memory) st.memory.set(t.metricName, outcome.memory);
+        if (outcome.lag !== undefined) lagSum = (lagSum ?? 0) + outcome.lag;
+        if (outcome.inactiveReason) log.info({ trigger: t.metricName }, outcome.inactiveReason);
+      } else {
+        outcome = cronOutcome(t, new Date(this.now()));
+      }
+      outcomes.push(outcome);
+      const sample: TriggerSample = {
+        labels: {
+          namespace: ns,
+          scaledObject: name,
+          scaler: t.scaler,
+          triggerIndex: String(t.index),
+          metric: t.metricName,
+          type: "scaledobject",
+        },
+        active: outcome.input.active === true,
+        error: outcome.input.error !== undefined,
+      };
+      if (outcome.input.metricValue !== undefined) sample.value = outcome.input.metricValue;
+      if (latencySeconds !== undefined) sample.latencySeconds = latencySeconds;
+      if (outcome.lag !== undefined) sample.lag = outcome.lag;
+      samples.push(sample);
+    }
+    // Known metric names whose memory is no longer needed (spec change) are dropped.
+    for (const k of st.memory.keys()) if (!p.triggers.some((t) => t.metricName === k)) st.memory.delete(k);
+
+    const now = this.now();
+    const target = p.scale.target;
+    const input: DecideInput = {
+      spec: p.spec,
+      triggers: outcomes.map((o) => o.input),
+      currentReplicas: p.scale.replicas,
+      statusReplicas: p.scale.statusReplicas,
+      pause: p.pause,
+      now,
+      targetRef: `${scaleTargetKind(target)} ${ns}/${p.scale.name}`,
+      history,
+    };
+    if (p.readyReplicas !== undefined) input.readyReplicas = p.readyReplicas;
+    const created = Date.parse(so.metadata.creationTimestamp ?? "");
+    if (Number.isFinite(created)) input.createdAt = created;
+    const result = decideScaledObject(input);
+
+    const events: ScalingEvent[] = [...result.events];
+    let state = result.state;
+    let replicas = p.scale.replicas;
+    let scaleError: string | undefined;
+    if (result.decision.kind === "scale") {
+      try {
+        const after = await kube.scale.setReplicas(
+          ns,
+          p.resolved.spec.scaleTargetRef,
+          result.decision.replicas,
+        );
+        replicas = after.replicas;
+        events.push(...result.eventsIfScaled);
+        if (result.eventsIfScaled.length === 0) {
+          // The HPA steps (and min-replicas, paused-replicas) have no KEDA event; the HPA itself would say this.
+          events.push({
+            type: "Normal",
+            reason: "SuccessfulRescale",
+            message: `New size: ${result.decision.replicas}; reason: ${result.decision.message}`,
+          });
+        }
+        log.info(
+          {
+            from: p.scale.replicas,
+            to: result.decision.replicas,
+            reason: result.decision.reason,
+            why: result.decision.message,
+          },
+          "scaled",
+        );
+      } catch (err) {
+        scaleError = errText(err);
+        state = result.stateIfScaleFails;
+        if (result.eventIfScaleFails) events.push(result.eventIfScaleFails);
+        else
+          events.push({ type: "Warning", reason: EventReason.ScaledObjectUpdateFailed, message: scaleError });
+        log.error({ to: result.decision.replicas, err: scaleError }, "scale write failed");
+      }
+    } else {
+      log.debug({ replicas, reason: result.decision.reason, why: result.decision.message }, "holding");
+    }
+    if (readyStatus(so.status) !== "True" && state.conditions.Ready.status === "True") {
+      events.unshift({
+        type: "Normal",
+        reason: EventReason.ScaledObjectReady,
+        message: state.conditions.Ready.message,
+      });
+    }
+    st.history = state;
+    for (const e of events) kube.events.event(so, e.type, e.reason, e.message);
+
+    const hasKafka = p.triggers.some((t) => t.kind === "kafka");
+    const statusInput: Parameters<typeof statusAfterEvaluation>[0] = {
+      name,
+      conditions: state.conditions,
+      state,
+      fallbackConfigured: p.spec.fallback !== undefined,
+      triggers: p.triggers.map((t) => ({ metricName: t.metricName, type: t.kind })),
+      activeTriggers: result.activeTriggers,
+      authenticationRefs: p.resolved.spec.triggers.flatMap((t) =>
+        t.authenticationRef ? [t.authenticationRef.name] : [],
+      ),
+      target,
+      originalReplicaCount: p.scale.replicas,
+      currentReplicas: replicas,
+    };
+    if (p.pause.pausedReplicas !== undefined) statusInput.pausedReplicas = p.pause.pausedReplicas;
+    if (hasKafka && lagSum !== undefined) statusInput.currentLag = lagSum;
+    if (p.triggers.length === 0) {
+      // Paused: the triggers were not read; keep what status says about them.
+      statusInput.triggers = (so.status?.externalMetricNames ?? []).map((m) => ({
+        metricName: m,
+        type: so.status?.triggersTypes ?? "",
+      }));
+    }
+    const changes = statusAfterEvaluation(statusInput, so.status);
+    if (p.triggers.length === 0) {
+      delete changes.externalMetricNames;
+      delete changes.triggersTypes;
+      delete changes.triggersActivity;
+    }
+    await kube.status.patch(SCALED_OBJECTS, so, changes);
+
+    const desired = result.decision.kind === "scale" ? result.decision.replicas : replicas;
+    if (!p.pause.paused) metrics.recordTriggers(ns, name, samples);
+    metrics.recordObject(ns, name, {
+      paused: p.pause.paused,
+      desired,
+      current: replicas,
+      error: result.isError || scaleError !== undefined,
+      loopLatencySeconds,
+    });
+    log.debug(
+      {
+        cause: p.due.cause,
+        replicas,
+        desired,
+        active: result.isActive,
+        triggers: outcomes.map((o) => ({
+          name: o.input.name,
+          value: o.input.metricValue,
+          active: o.input.active,
+          error: o.input.error,
+        })),
+        ms: this.now() - started,
+      },
+      "evaluated",
+    );
+  }
+}

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { EvaluationLoops, nextAlignedTime, type DueKey } from "./loops.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("timers align to multiples of the interval", () => {
+  assert.equal(nextAlignedTime(10_500, 1000), 11_000);
+  assert.equal(nextAlignedTime(11_000, 1000), 12_000);
+  assert.equal(nextAlignedTime(29_999, 10_000), 30_000);
+});
+
+test("keys with the same interval are due together and handed over as one batch", async () => {
+  const batches: DueKey[][] = [];
+  const loops = new EvaluationLoops({
+    run: async (b) => {
+      batches.push(b);
+    },
+  });
+  loops.set("ns/a", 200);
+  await sleep(30);
+  loops.set("ns/b", 200);
+  loops.set("ns/c", 200);
+  await sleep(520);
+  await loops.stop();
+  assert.ok(batches.length >= 2, `expected at least two polls, got ${batches.length}`);
+  for (const b of batches) {
+    assert.deepEqual(b.map((d) => d.key).sort(), ["ns/a", "ns/b", "ns/c"]);
+    assert.ok(b.every((d) => d.cause === "poll" && d.expectedAt % 200 === 0));
+  }
+});
+
+test("a key is never evaluated twice at once; a trigger during its run runs it again afterwards", async () => {
+  let active = 0;
+  let maxActive = 0;
+  let runs = 0;
+  const loops = new EvaluationLoops({
+    run: async () => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      runs++;
+      await sleep(100);
+      active--;
+    },
+  });
+  loops.set("ns/a", 60_000);
+  loops.trigger("ns/a");
+  await sleep(20);
+  loops.trigger("ns/a");
+  loops.trigger("ns/a");
+  await sleep(350);
+  assert.equal(maxActive, 1);
+  assert.equal(runs, 2, "the triggers during the first run collapse into one more run");
+  await loops.stop();
+});
+
+test("remove waits for the running evaluation and stops the timer", async () => {
+  let finished = false;
+  let runs = 0;
+  const loops = new EvaluationLoops({
+    run: async () => {
+      runs++;
+      await sleep(80);
+      finished = true;
+    },
+  });
+  loops.set("ns/a", 100);
+  loops.trigger("ns/a");
+  await sleep(10);
+  await loops.remove("ns/a");
+  assert.equal(finished, true, "remove returned only after the evaluation ended");
+  const before = runs;
+  await sleep(250);
+  assert.equal(runs, before, "no evaluation after remove");
+  assert.equal(loops.has("ns/a"), false);
+  await loops.stop();
+});
+
+test("set with a new interval re-arms; with the same interval it changes nothing", async () => {
+  const loops = new EvaluationLoops({ run: async () => undefined });
+  assert.equal(loops.set("k", 1000), true);
+  assert.equal(loops.set("k", 1000), false);
+  assert.equal(loops.set("k", 2000), false);
+  assert.deepEqual(loops.keys(), ["k"]);
+  await loops.stop();
+  assert.equal(loops.set("k2", 1000), false, "nothing starts after stop");
+});
