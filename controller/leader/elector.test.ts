@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { Registry } from "prom-client";
 import { createLogger } from "../../core/log.js";
 import type { LeaderRecord } from "./decide.js";
-import { LeaderElector, type LeaderCallbacks, type Sleep } from "./elector.js";
+import { LeaderElector, combineCallbacks, type LeaderCallbacks, type Sleep } from "./elector.js";
 import type { LeaderLock, LockedRecord } from "./lease-lock.js";
 
 class FakeTime {
@@ -322,4 +322,25 @@ test("run() refuses to run twice at once; identity defaults to POD_NAME plus a r
   const a = defaultIdentity("pod-1");
   assert.match(a, /^pod-1_[0-9a-f]{12}$/);
   assert.notEqual(a, defaultIdentity("pod-1"));
+});
+
+test("combineCallbacks: every party hears every event; stops run in order", async () => {
+  const seen: string[] = [];
+  const party = (n: string): LeaderCallbacks => ({
+    onStartedLeading: async () => {
+      seen.push(`${n}:started`);
+    },
+    onStoppedLeading: async () => {
+      await new Promise((r) => setTimeout(r, n === "a" ? 20 : 0));
+      seen.push(`${n}:stopped`);
+    },
+    onNewLeader: (id) => {
+      seen.push(`${n}:leader ${id}`);
+    },
+  });
+  const both = combineCallbacks(party("a"), party("b"));
+  both.onNewLeader!("x");
+  await both.onStartedLeading!(new AbortController().signal);
+  await both.onStoppedLeading!();
+  assert.deepEqual(seen, ["a:leader x", "b:leader x", "a:started", "b:started", "a:stopped", "b:stopped"]);
 });
