@@ -1,0 +1,163 @@
+/**
+ * The lagscale controller for the demo, as a child process: `controller/main.ts` (what `npm run controller` runs)
+ * with the stack's kubeconfig, watching only the demo's namespace, without leader election and webhooks, on
+ * free ports. When the controller is not in this checkout, says so: the demo then runs without autoscaling.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { sleep } from "../stack/pod-runner/kube.js";
+import { repoRoot } from "../stack/paths.js";
+
+export interface ControllerHandle {
+  pid: number;
+  logFile: string;
+  /** SIGTERM to its process group, SIGKILL after `graceMs`; resolves when it is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export type ControllerStart = { ok: true; handle: ControllerHandle } | { ok: false; reason: string };
+
+export const CONTROLLER_MAIN = path.join(repoRoot, "controller", "main.ts");
+
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+function tail(file: string, lines = 12): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no output)";
+  }
+}
+
+export function controllerArgs(kubeconfig: string, namespace: string): string[] {
+  return [
+    "--kubeconfig",
+    kubeconfig,
+    "--watch-namespace",
+    namespace,
+    "--leader-elect=false",
+    "--webhooks=off",
+    "--bind-address=127.0.0.1",
+    "--metrics-port=0",
+    "--health-port=0",
+  ];
+}
+
+/** Log lines written to `file` from byte `from` on, parsed (lines that are not JSON are skipped). */
+function logLinesSince(file: string, from: number): { msg?: unknown }[] {
+  let text = "";
+  try {
+    text = readFileSync(file).subarray(from).toString("utf8");
+  } catch {
+    return [];
+  }
+  return text.split("\n").flatMap((line) => {
+    try {
+      return [JSON.parse(line) as { msg?: unknown }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Starts the controller detached (its own process group, so that the terminal's Ctrl-C reaches the demo only and
+ * the demo decides the order of the clean-up: the namespace first, while the controller can still remove its
+ * finalizer; and so that `--keep` can leave it running). Ready when it logs "evaluating ScaledObjects".
+ * test/support/controller.ts starts the same command for tests, but as a child that dies with its parent.
+ */
+export async function startController(opts: {
+  kubeconfig: string;
+  namespace: string;
+  logDir: string;
+  readyTimeoutMs?: number;
+}): Promise<ControllerStart> {
+  if (!existsSync(CONTROLLER_MAIN)) {
+    return { ok: false, reason: `${path.relative(repoRoot, CONTROLLER_MAIN)} is not in this checkout yet` };
+  }
+  mkdirSync(opts.logDir, { recursive: true });
+  const logFile = path.join(opts.logDir, "demo-controller.log");
+  const fd = openSync(logFile, "a");
+  const from = fstatSync(fd).size;
+  let exited: string | undefined;
+  let pid: number | undefined;
+  try {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", CONTROLLER_MAIN, ...controllerArgs(opts.kubeconfig, opts.namespace)],
+      {
+        cwd: repoRoot,
+        detached: true,
+        stdio: ["ignore", fd, fd],
+        env: { ...process.env, LOG_LEVEL: "info" },
+      },
+    );
+    child.on("exit", (code, signal) => (exited = `exited with ${code ?? signal}`));
+    child.on("error", (err) => (exited = `could not start: ${err.message}`));
+    child.unref();
+    pid = child.pid;
+  } finally {
+    closeSync(fd);
+  }
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  let ready = false;
+  while (!exited && pid !== undefined && !ready) {
+    ready = logLinesSince(logFile, from).some((l) => l.msg === "evaluating ScaledObjects");
+    if (!ready && Date.now() > deadline) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // gone meanwhile
+      }
+      return {
+        ok: false,
+        reason: `the controller did not start evaluating within ${(opts.readyTimeoutMs ?? 60_000) / 1000} s; last lines of ${logFile}:\n${tail(logFile)}`,
+      };
+    }
+    if (!ready) await sleep(200);
+  }
+  if (exited || pid === undefined) {
+    return {
+      ok: false,
+      reason: `the controller ${exited ?? "did not start"}; last lines of ${logFile}:\n${tail(logFile)}`,
+    };
+  }
+  const p = pid;
+  return {
+    ok: true,
+    handle: {
+      pid: p,
+      logFile,
+      async stop(graceMs = 30_000) {
+        if (!alive(p)) return;
+        try {
+          process.kill(-p, "SIGTERM");
+        } catch {
+          return;
+        }
+        const end = Date.now() + graceMs;
+        while (Date.now() < end) {
+          if (!alive(p)) return;
+          await sleep(100);
+        }
+        try {
+          process.kill(-p, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      },
+    },
+  };
+}
+
+/** Whether the controller is still running (it may crash in the middle of the demo). */
+export function controllerAlive(handle: ControllerHandle): boolean {
+  return alive(handle.pid);
+}
