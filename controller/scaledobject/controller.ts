@@ -193,8 +193,8 @@ export class ScaledObjectController {
       return undefined;
     }
     if (!hasFinalizer(so)) {
-      await this.o.kube.finalizers.add(SCALED_OBJECTS, so);
-      log.debug({ finalizer: FINALIZER }, "finalizer added");
+      const { changed } = await this.o.kube.finalizers.add(SCALED_OBJECTS, so);
+      if (changed) log.debug({ finalizer: FINALIZER }, "finalizer added");
     }
     const uid = so.metadata.uid ?? "";
     let st = this.states.get(key);

@@ -417,6 +417,7 @@ export interface ScaledObjectView {
     annotations?: Record<string, string>;
     finalizers?: string[];
     resourceVersion?: string;
+    creationTimestamp?: string;
   };
   spec: Record<string, unknown>;
   status?: {
@@ -533,13 +534,20 @@ export async function produce(k: Kafka, topic: string, count: number): Promise<v
   await producer.connect();
   try {
     const now = new Date().toISOString();
-    await producer.send({
-      topic,
-      messages: Array.from({ length: count }, (_, i) => ({
-        key: `Key-${i}`,
-        value: `Message No: ${i}, Time: ${now}`,
-      })),
-    });
+    const messages = Array.from({ length: count }, (_, i) => ({
+      key: `Key-${i}`,
+      value: `Message No: ${i}, Time: ${now}`,
+    }));
+    // A topic created a moment ago may not be in every broker's metadata yet (UNKNOWN_TOPIC_OR_PARTITION).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await producer.send({ topic, messages });
+        return;
+      } catch (err) {
+        if (attempt >= 10) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   } finally {
     await producer.disconnect();
   }
@@ -556,4 +564,66 @@ export async function groupLag(admin: Admin, group: string, topic: string): Prom
     lag += Number(e.high) - Math.max(0, c);
   }
   return lag;
+}
+
+/** A Deployment whose pods only sleep: for tests where the replica count is what matters, not the work. */
+export function sleeperDeployment(
+  namespace: string,
+  name: string,
+  replicas: number,
+): Record<string, unknown> {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace, labels: { app: name } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: "sleep", image: "lagscale.local/host", command: ["sleep", "3600"] }],
+        },
+      },
+    },
+  };
+}
+
+/** Commits the group at the end of every partition: lag 0, whatever was produced. */
+export async function commitAtEnd(admin: Admin, group: string, topic: string): Promise<void> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.setOffsets({
+    groupId: group,
+    topic,
+    partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
+  });
+}
+
+/** Samples the Deployment's spec.replicas every `everyMs` until stopped. */
+export function sampleReplicas(
+  rest: KubeRest,
+  ns: string,
+  name: string,
+  everyMs = 500,
+): { values: number[]; stop(): void } {
+  const values: number[] = [];
+  const timer = setInterval(() => {
+    deploymentReplicas(rest, ns, name).then(
+      (d) => values.push(d.spec),
+      () => undefined,
+    );
+  }, everyMs);
+  return { values, stop: () => clearInterval(timer) };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the Deployment's spec.replicas is `n`. */
+export function waitForReplicas(rest: KubeRest, ns: string, name: string, n: number, timeoutMs: number) {
+  return waitFor(
+    `${ns}/${name} at ${n} replicas`,
+    async () => ((await deploymentReplicas(rest, ns, name)).spec === n ? true : undefined),
+    timeoutMs,
+  );
 }
