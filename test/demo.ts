@@ -15,7 +15,12 @@ import { describeError, sleep } from "./stack/pod-runner/kube.js";
 import { ensureStack } from "./stack/stack.js";
 import type { StackInfo } from "./stack/types.js";
 import { parseArgs, USAGE, type DemoArgs } from "./demo/args.js";
-import { controllerAlive, startController, type ControllerHandle } from "./demo/controller.js";
+import {
+  controllerAlive,
+  startController,
+  stopLeftoverController,
+  type ControllerHandle,
+} from "./demo/controller.js";
 import { deleteGroup, freshTopic, readLag } from "./demo/kafka.js";
 import {
   apply,
@@ -65,6 +70,12 @@ interface State {
   topicCreated: boolean;
 }
 
+/** A path relative to the working directory when it is below it, else absolute. */
+function show(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith("..") ? rel : p;
+}
+
 const aborter = new AbortController();
 const signal = aborter.signal;
 
@@ -96,9 +107,15 @@ async function main(args: DemoArgs, state: State): Promise<void> {
   interrupted();
 
   if (await namespaceExists(kube, NAMESPACE)) {
-    note(`namespace ${NAMESPACE} is left from an earlier run (--keep?): deleting it first`);
-    await deleteNamespace(kube, NAMESPACE);
+    note(
+      `namespace ${NAMESPACE} is left from an earlier run (--keep, or interrupted twice): deleting it first`,
+    );
+    // its ScaledObject may carry the finalizer of a controller that is gone; the whole namespace goes anyway
+    await removeFinalizers(kube, NAMESPACE).catch(() => undefined);
+    await deleteNamespace(kube, NAMESPACE, 120_000, signal);
   }
+  const leftover = await stopLeftoverController(stack.dir);
+  if (leftover) note(`stopped the controller an earlier --keep run left running (pid ${leftover})`);
 
   // 2. The topic.
   step(2, `topic ${TOPIC} with ${PARTITIONS} partitions, replication 1`);
@@ -140,16 +157,14 @@ async function main(args: DemoArgs, state: State): Promise<void> {
   step(4, "lagscale: CRDs and the controller");
   const crds = await installCrds(kube, path.join(repoRoot, "charts", "lagscale", "crds"), signal);
   note(`CRDs installed: ${crds.join(", ")}`);
-  const started = await startController({
-    kubeconfig: stack.kubeconfig,
-    namespace: NAMESPACE,
-    logDir: path.join(stack.dir, "logs"),
-  });
+  const started: Awaited<ReturnType<typeof startController>> = args.noController
+    ? { ok: false, reason: "--no-controller was given" }
+    : await startController({ kubeconfig: stack.kubeconfig, namespace: NAMESPACE, stateDir: stack.dir });
   const autoscaling = started.ok;
   if (started.ok) {
     state.controller = started.handle;
     note(
-      `controller running (pid ${started.handle.pid}), watching namespace ${NAMESPACE}; log ${path.relative(process.cwd(), started.handle.logFile)}`,
+      `controller running (pid ${started.handle.pid}), watching namespace ${NAMESPACE}; log ${show(started.handle.logFile)}`,
     );
   } else {
     say("");
@@ -208,7 +223,7 @@ async function main(args: DemoArgs, state: State): Promise<void> {
     note("autoscaling is NOT running: this only shows the lag going down at the manifest's 1 replica");
   const tracker = await liveView(kube, admin, events, requestAt, args, autoscaling, state.controller);
 
-  step(8, "summary");
+  step(8, signal.aborted ? "summary (interrupted)" : "summary");
   for (const line of tracker.summary(autoscaling, args.count)) note(line);
   note(`whole demo so far: ${secs(Date.now() - t0)}`);
 }
@@ -349,19 +364,19 @@ async function cleanUp(state: State, keep: boolean): Promise<void> {
   const kubectl = state.stack
     ? path.join(String((state.stack.kube.handle as { binDir?: string }).binDir ?? ""), "kubectl")
     : "kubectl";
-  const kc = state.stack ? path.relative(process.cwd(), state.stack.kubeconfig) : "";
+  const kc = state.stack ? show(state.stack.kubeconfig) : "";
   if (keep) {
     say("\n== left running (--keep)");
     note(`$ ${kubectl} --kubeconfig ${kc} -n ${NAMESPACE} get scaledobjects,deployments,pods`);
     if (state.stack)
-      note(
-        `pod logs: ${path.relative(process.cwd(), path.join(state.stack.dir, "pods", NAMESPACE))}/<pod>/<container>.log`,
-      );
-    if (state.controller)
-      note(
-        `controller: pid ${state.controller.pid}, log ${state.controller.logFile} (stop it with kill ${state.controller.pid})`,
-      );
-    note("`npm run demo` again starts over (it deletes the namespace and recreates the topic)");
+      note(`pod logs: ${show(path.join(state.stack.dir, "pods", NAMESPACE))}/<pod>/<container>.log`);
+    if (state.controller) {
+      state.controller.keep();
+      note(`controller: pid ${state.controller.pid}, log ${show(state.controller.logFile)}`);
+    }
+    note(
+      "`npm run demo` again starts over: it stops that controller, deletes the namespace, recreates the topic",
+    );
   } else if (state.kube) {
     say("\n== clean-up");
     if (!state.controller || !controllerAlive(state.controller)) {
@@ -403,10 +418,12 @@ async function run(): Promise<number> {
     return 0;
   }
   const state: State = { namespaceCreated: false, topicCreated: false };
-  let interrupts = 0;
+  let firstSignalAt: number | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts === 1) {
+    // Ctrl-C reaches the whole process group, and tsx relays it to this process too: one press can arrive twice
+    if (firstSignalAt !== undefined && Date.now() - firstSignalAt < 1_500) return;
+    if (firstSignalAt === undefined) {
+      firstSignalAt = Date.now();
       say(`\n${sig}: stopping and cleaning up (press Ctrl-C again to leave everything as it is)`);
       aborter.abort();
     } else {

@@ -1,4 +1,4 @@
-/** `npm run demo -- [--count N] [--timeout S] [--keep]`: the demo's flags, checked with messages a person can act on. */
+/** `npm run demo -- [--count N] [--timeout S] [--keep] [--no-controller]`: the demo's flags, checked with messages a person can act on. */
 
 export interface DemoArgs {
   /** Messages the one request to the producer writes (the talk's curl: 100). */
@@ -7,17 +7,28 @@ export interface DemoArgs {
   timeoutSeconds: number;
   /** Leave the namespace, the topic and the controller running at the end. */
   keep: boolean;
+  /** Do not start the controller (to watch the lag alone, or with a controller started by hand). */
+  noController: boolean;
   help: boolean;
 }
 
-export const DEFAULTS: DemoArgs = { count: 100, timeoutSeconds: 480, keep: false, help: false };
+export const DEFAULTS: DemoArgs = {
+  count: 100,
+  timeoutSeconds: 480,
+  keep: false,
+  noController: false,
+  help: false,
+};
 
-export const USAGE = `usage: npm run demo -- [--count N] [--timeout S] [--keep]
+export const USAGE = `usage: npm run demo -- [--count N] [--timeout S] [--keep] [--no-controller]
 
   --count N     messages the one request to the producer writes (default ${DEFAULTS.count}, as in the talk;
                 1 to 100000). The consumer sleeps 3 s per message, so 5 pods take N*0.6 s.
   --timeout S   seconds to watch after the request before giving up on "back to 0" (default ${DEFAULTS.timeoutSeconds})
   --keep        leave the demo namespace, the topic and the controller running at the end
+  --no-controller
+                do not start lagscale's controller (nothing scales unless you run one yourself:
+                npm run controller -- --kubeconfig .lagscale/kubeconfig --leader-elect=false)
   --help        this text
 
 The local stack (Kafka + Kubernetes) stays up afterwards; stop it with \`npm run stack -- down\`.`;
@@ -49,6 +60,10 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
       case "--keep":
         if (inline !== undefined) throw new Error("--keep takes no value");
         out.keep = true;
+        break;
+      case "--no-controller":
+        if (inline !== undefined) throw new Error("--no-controller takes no value");
+        out.noController = true;
         break;
       case "--help":
       case "-h":

@@ -4,7 +4,16 @@
  * free ports. When the controller is not in this checkout, says so: the demo then runs without autoscaling.
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { sleep } from "../stack/pod-runner/kube.js";
 import { repoRoot } from "../stack/paths.js";
@@ -14,11 +23,57 @@ export interface ControllerHandle {
   logFile: string;
   /** SIGTERM to its process group, SIGKILL after `graceMs`; resolves when it is gone. */
   stop(graceMs?: number): Promise<void>;
+  /** Records it as left running, for the next run's stopLeftoverController. */
+  keep(): void;
 }
 
 export type ControllerStart = { ok: true; handle: ControllerHandle } | { ok: false; reason: string };
 
 export const CONTROLLER_MAIN = path.join(repoRoot, "controller", "main.ts");
+
+/** Where a controller left running by `--keep` is recorded, so that the next run stops it first. */
+export const pidFile = (stateDir: string) => path.join(stateDir, "demo-controller.pid");
+
+function isDemoController(pid: number): boolean {
+  try {
+    return alive(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("controller/main.ts");
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the controller an earlier `--keep` run left (if its pid is still that controller). */
+export async function stopLeftoverController(stateDir: string): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile(stateDir), "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  rmSync(pidFile(stateDir), { force: true });
+  if (!Number.isInteger(pid) || pid <= 0 || !isDemoController(pid)) return undefined;
+  await stopGroup(pid, 30_000);
+  return pid;
+}
+
+async function stopGroup(pid: number, graceMs: number): Promise<void> {
+  if (!alive(pid)) return;
+  try {
+    process.kill(-pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const end = Date.now() + graceMs;
+  while (Date.now() < end) {
+    if (!alive(pid)) return;
+    await sleep(100);
+  }
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // gone meanwhile
+  }
+}
 
 function alive(pid: number): boolean {
   try {
@@ -76,14 +131,15 @@ function logLinesSince(file: string, from: number): { msg?: unknown }[] {
 export async function startController(opts: {
   kubeconfig: string;
   namespace: string;
-  logDir: string;
+  stateDir: string;
   readyTimeoutMs?: number;
 }): Promise<ControllerStart> {
   if (!existsSync(CONTROLLER_MAIN)) {
     return { ok: false, reason: `${path.relative(repoRoot, CONTROLLER_MAIN)} is not in this checkout yet` };
   }
-  mkdirSync(opts.logDir, { recursive: true });
-  const logFile = path.join(opts.logDir, "demo-controller.log");
+  const logDir = path.join(opts.stateDir, "logs");
+  mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, "demo-controller.log");
   const fd = openSync(logFile, "a");
   const from = fstatSync(fd).size;
   let exited: string | undefined;
@@ -136,22 +192,11 @@ export async function startController(opts: {
       pid: p,
       logFile,
       async stop(graceMs = 30_000) {
-        if (!alive(p)) return;
-        try {
-          process.kill(-p, "SIGTERM");
-        } catch {
-          return;
-        }
-        const end = Date.now() + graceMs;
-        while (Date.now() < end) {
-          if (!alive(p)) return;
-          await sleep(100);
-        }
-        try {
-          process.kill(-p, "SIGKILL");
-        } catch {
-          // gone meanwhile
-        }
+        await stopGroup(p, graceMs);
+        rmSync(pidFile(opts.stateDir), { force: true });
+      },
+      keep() {
+        writeFileSync(pidFile(opts.stateDir), `${p}\n`);
       },
     },
   };

@@ -133,7 +133,12 @@ export async function namespaceExists(kube: Kube, name: string): Promise<boolean
 }
 
 /** Deletes the namespace and waits until it is gone (its pods stopped with their grace periods). */
-export async function deleteNamespace(kube: Kube, name: string, timeoutMs = 120_000): Promise<void> {
+export async function deleteNamespace(
+  kube: Kube,
+  name: string,
+  timeoutMs = 120_000,
+  signal?: AbortSignal,
+): Promise<void> {
   try {
     await kube.core.deleteNamespace({ name });
   } catch (err) {
@@ -144,6 +149,7 @@ export async function deleteNamespace(kube: Kube, name: string, timeoutMs = 120_
     `namespace ${name} to be deleted`,
     async () => ((await namespaceExists(kube, name)) ? undefined : true),
     timeoutMs,
+    signal,
   );
 }
 

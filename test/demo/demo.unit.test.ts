@@ -1,0 +1,220 @@
+/** The demo's pure parts: flags, what it changes in the manifests, the ScaledObject, the live view's lines. */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { test } from "node:test";
+import type { V1Deployment } from "@kubernetes/client-node";
+import { repoRoot } from "../stack/paths.js";
+import { DEFAULTS, parseArgs } from "./args.js";
+import { controllerArgs } from "./controller.js";
+import { age, formatTable, interesting, loopbackEndpointWarning } from "./kube.js";
+import { forLocalStack, loadManifests, scaledObject, sourceImagePatch } from "./manifests.js";
+import { eventLine, sampleLine, Tracker, type Sample } from "./view.js";
+
+test("flags: defaults, both spellings, and errors that name the flag", () => {
+  assert.deepEqual(parseArgs([]), DEFAULTS);
+  assert.equal(DEFAULTS.count, 100, "the talk's request writes 100 messages");
+  assert.deepEqual(parseArgs(["--count", "250", "--timeout=60", "--keep"]), {
+    ...DEFAULTS,
+    count: 250,
+    timeoutSeconds: 60,
+    keep: true,
+  });
+  assert.equal(parseArgs(["--no-controller"]).noController, true);
+  assert.equal(parseArgs(["-h"]).help, true);
+  assert.throws(() => parseArgs(["--count"]), /--count needs a value/);
+  assert.throws(() => parseArgs(["--count", "--keep"]), /--count needs a value/);
+  assert.throws(() => parseArgs(["--count", "1e3"]), /--count "1e3": expected a whole number/);
+  assert.throws(() => parseArgs(["--count", "0"]), /expected 1 to 100000/);
+  assert.throws(() => parseArgs(["--count=100001"]), /expected 1 to 100000/);
+  assert.throws(() => parseArgs(["--keep=yes"]), /--keep takes no value/);
+  assert.throws(() => parseArgs(["--cont", "5"]), /unknown argument "--cont"/);
+});
+
+const manifests = () => loadManifests(path.join(repoRoot, "demo-apps", "manifests"));
+
+test("manifests: namespace, producer, Service, consumer; no topic Job", () => {
+  const objects = manifests();
+  assert.deepEqual(
+    objects.map((o) => `${o.kind}/${o.metadata?.name}`),
+    [
+      "Namespace/keda-demo",
+      "Deployment/kafka-producer",
+      "Service/kafka-producer-service",
+      "Deployment/kafka-consumer",
+    ],
+  );
+});
+
+test("forLocalStack: brokers rewritten everywhere, the producer bound to its pod IP, originals untouched", () => {
+  const original = manifests();
+  const before = JSON.stringify(original);
+  const local = forLocalStack(original, ["127.0.0.1:9092", "127.0.0.1:9093"]);
+  assert.equal(JSON.stringify(original), before, "the input is not changed");
+  const deployments = local.filter((o): o is V1Deployment => o.kind === "Deployment");
+  assert.equal(deployments.length, 2);
+  for (const d of deployments) {
+    const env = d.spec?.template.spec?.containers[0]?.env ?? [];
+    assert.equal(env.find((e) => e.name === "KAFKA_BROKER")?.value, "127.0.0.1:9092,127.0.0.1:9093");
+  }
+  const producerEnv = deployments[0]?.spec?.template.spec?.containers[0]?.env ?? [];
+  const names = producerEnv.map((e) => e.name);
+  assert.equal(producerEnv.find((e) => e.name === "BIND_ADDRESS")?.value, "$(POD_IP):5550");
+  assert.ok(names.indexOf("POD_IP") < names.indexOf("BIND_ADDRESS"), "POD_IP is defined before it is used");
+  assert.equal(producerEnv.find((e) => e.name === "POD_IP")?.valueFrom?.fieldRef?.fieldPath, "status.podIP");
+  const consumerEnv = deployments[1]?.spec?.template.spec?.containers[0]?.env ?? [];
+  assert.equal(consumerEnv.filter((e) => e.name === "POD_IP").length, 1, "the consumer keeps its one POD_IP");
+  assert.equal(consumerEnv.find((e) => e.name === "SLEEP")?.value, "3");
+});
+
+test("sourceImagePatch: the demo images map to their sources on lagscale.local/node", () => {
+  const [, producer, , consumer] = manifests() as V1Deployment[];
+  assert.deepEqual(sourceImagePatch(producer!), {
+    image: "lagscale.local/node",
+    args: ["demo-apps/producer/src/main.ts"],
+  });
+  assert.deepEqual(sourceImagePatch(consumer!), {
+    image: "lagscale.local/node",
+    args: ["demo-apps/consumer/src/main.ts"],
+  });
+});
+
+test("the talk's ScaledObject, with lagscale's apiVersion and the given brokers", () => {
+  const so = scaledObject(["127.0.0.1:9092"]);
+  assert.equal(so.apiVersion, "lagscale.io/v1alpha1");
+  assert.deepEqual(so.spec, {
+    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "kafka-consumer" },
+    pollingInterval: 10,
+    cooldownPeriod: 30,
+    idleReplicaCount: 0,
+    minReplicaCount: 1,
+    maxReplicaCount: 5,
+    triggers: [
+      {
+        type: "kafka",
+        metadata: {
+          bootstrapServers: "127.0.0.1:9092",
+          consumerGroup: "g1",
+          topic: "my-topic",
+          lagThreshold: "10",
+          offsetResetPolicy: "latest",
+          allowIdleConsumers: "false",
+          version: "1.0.0",
+        },
+      },
+    ],
+  });
+});
+
+test("the controller watches only the demo's namespace, without leader election, webhooks or fixed ports", () => {
+  const args = controllerArgs("/k", "keda-demo");
+  for (const a of ["--leader-elect=false", "--webhooks=off", "--metrics-port=0", "--health-port=0"]) {
+    assert.ok(args.includes(a), a);
+  }
+  assert.equal(args[args.indexOf("--watch-namespace") + 1], "keda-demo");
+});
+
+const sample = (over: Partial<Sample>): Sample => ({
+  sinceRequestMs: 0,
+  desired: 1,
+  ready: 1,
+  pods: 1,
+  lags: [],
+  active: "True",
+  ...over,
+});
+
+test("a live-view line: replicas, pods in transit, total and per-partition lag, uncommitted marked", () => {
+  const line = sampleLine(
+    new Date("2026-01-02T03:04:05Z"),
+    sample({
+      sinceRequestMs: 12_400,
+      desired: 5,
+      ready: 3,
+      pods: 5,
+      lags: [
+        { partition: 0, lag: 19, committed: true },
+        { partition: 1, lag: 20, committed: false },
+      ],
+    }),
+  );
+  assert.match(line, /^03:04:05 +\+12s {2}5\/3 \(5 pods\) +39 {2}\[ +19 +20\* \] +True$/);
+  assert.match(
+    sampleLine(new Date(), sample({ lags: undefined, active: undefined })),
+    /\?.*\[lag unreadable\].*-$/,
+  );
+});
+
+test("Tracker: peak, time to 5, lag at 0, back to 0 only after having scaled", () => {
+  const t = new Tracker(5);
+  const lag = (n: number) => [{ partition: 0, lag: n, committed: true }];
+  t.add(sample({ sinceRequestMs: 1_000, desired: 1, ready: 1, pods: 1, lags: lag(100) }));
+  assert.equal(t.done(true), false);
+  t.add(sample({ sinceRequestMs: 11_000, desired: 5, ready: 2, pods: 5, lags: lag(90) }));
+  t.add(sample({ sinceRequestMs: 14_000, desired: 5, ready: 5, pods: 5, lags: lag(80) }));
+  t.add(sample({ sinceRequestMs: 80_000, desired: 5, ready: 5, pods: 5, lags: lag(0) }));
+  assert.equal(t.done(false), true, "without autoscaling, lag 0 ends the view");
+  assert.equal(t.done(true), false);
+  t.add(sample({ sinceRequestMs: 110_000, desired: 0, ready: 0, pods: 2, lags: lag(0) }));
+  assert.equal(t.done(true), false, "pods still stopping");
+  t.add(sample({ sinceRequestMs: 112_000, desired: 0, ready: 0, pods: 0, lags: lag(0) }));
+  assert.equal(t.done(true), true);
+  assert.deepEqual(t.summary(true, 100), [
+    "messages: 100; peak consumer replicas: 5 desired, 5 ready",
+    "desired 5: 11 s after the request; 5 ready: 14 s after the request",
+    "lag back to 0: 80 s after the request",
+    "consumer back to 0 pods: 112 s after the request",
+  ]);
+  assert.match(t.summary(false, 100).at(-1) ?? "", /autoscaling was NOT running/);
+});
+
+test("events: loopback EndpointSlice warnings hidden, the autoscaler's and warnings shown", () => {
+  const ev = (kind: string, reason: string, message: string, type = "Normal") => ({
+    kind,
+    name: "x",
+    reason,
+    message,
+    type,
+    count: 1,
+  });
+  assert.equal(
+    interesting(
+      ev(
+        "Service",
+        "FailedToUpdateEndpointSlices",
+        'addresses[0]: Invalid value: "127.1.0.1": may not be in the loopback range',
+        "Warning",
+      ),
+    ),
+    false,
+  );
+  assert.equal(
+    loopbackEndpointWarning(ev("Endpoints", "FailedToUpdateEndpoint", "loopback range", "Warning")),
+    true,
+  );
+  assert.equal(interesting(ev("ScaledObject", "SuccessfulRescale", "New size: 5")), true);
+  assert.equal(interesting(ev("ReplicaSet", "SuccessfulCreate", "Created pod")), false);
+  assert.equal(interesting(ev("Pod", "BackOff", "Back-off", "Warning")), true);
+  assert.equal(
+    eventLine({ ...ev("Deployment", "ScalingReplicaSet", "Scaled up to 5 "), count: 3 }),
+    "          event: Deployment/x ScalingReplicaSet: Scaled up to 5 (x3)",
+  );
+});
+
+test("kubectl-style table: priority-0 columns, <none> for empty cells, ages", () => {
+  const now = new Date("2026-01-01T00:10:00Z");
+  assert.equal(age(new Date("2026-01-01T00:09:15Z"), now), "45s");
+  assert.equal(age(new Date("2026-01-01T00:05:00Z"), now), "5m0s");
+  const lines = formatTable(
+    {
+      columnDefinitions: [
+        { name: "Name", type: "string" },
+        { name: "Ready", type: "string" },
+        { name: "Hidden", type: "string", priority: 1 },
+        { name: "Age", type: "date" },
+      ],
+      rows: [{ cells: ["kafka-scaledobject", "", "x", "3s"] }],
+    },
+    now,
+  );
+  assert.deepEqual(lines, ["NAME                 READY    AGE", "kafka-scaledobject   <none>   3s"]);
+});
