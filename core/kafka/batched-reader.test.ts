@@ -270,6 +270,37 @@ test("one round serves every trigger: one ListOffsets per leader, one OffsetFetc
   await reader.close();
 });
 
+test("triggers asking the same thing share one answer; a group with many partitions gets one unfiltered OffsetFetch", async () => {
+  const big = Array.from({ length: 300 }, (_, i) => ({ leader: 1 + (i % 2), latest: i }));
+  const fake = twoTopicCluster().topic("big", big).commit("g3", "big", { 0: 0, 299: 7 });
+  const { reader } = readerFor(new Map([["a:9092", fake]]));
+  const [a, b, limited] = await Promise.all([
+    reader.read({ cluster: A, consumerGroup: "g3", topic: "big" }),
+    reader.read({ cluster: A, consumerGroup: "g3", topic: " big " }),
+    reader.read({ cluster: A, consumerGroup: "g3", topic: "big", partitionLimitation: [299, 1] }),
+  ]);
+  assert.equal(a, b);
+  const partitions = ok(a!).partitions;
+  assert.equal(partitions.length, 300);
+  assert.deepEqual(partitions[0], { topic: "big", partition: 0, committed: 0, latest: 0 });
+  assert.deepEqual(partitions[1], { topic: "big", partition: 1, committed: -1, latest: 1 });
+  assert.deepEqual(partitions[299], { topic: "big", partition: 299, committed: 7, latest: 299 });
+  assert.deepEqual(ok(limited!).partitions, [
+    { topic: "big", partition: 1, committed: -1, latest: 1 },
+    { topic: "big", partition: 299, committed: 7, latest: 299 },
+  ]);
+  const fetches = fake.calls.filter((c) => c.api === "OffsetFetch");
+  assert.equal(fetches.length, 1);
+  assert.deepEqual((fetches[0]!.detail as { topics: OffsetFetchTopic[] }).topics, []);
+  // Both leaders asked once each, for their own half of the partitions.
+  const lists = fake.calls.filter((c) => c.api === "ListOffsets");
+  assert.deepEqual(
+    lists.map((c) => (c.detail as { topics: ListOffsetsTopic[] }).topics[0]!.partitions.length).sort(),
+    [150, 150],
+  );
+  await reader.close();
+});
+
 test("read_committed is passed through when asked for", async () => {
   const fake = twoTopicCluster();
   const { reader } = readerFor(new Map([["a:9092", fake]]), { isolationLevel: "read_committed" });

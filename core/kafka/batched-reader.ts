@@ -87,10 +87,25 @@ export interface RoundInfo {
 }
 
 interface TopicMeta {
-  /** Partition id → leader node id, sorted by partition id. */
-  partitions: { partition: number; leader: number }[];
+  /** Partition ids, sorted. */
+  ids: number[];
+  /** Partition id → leader node id. */
+  leaderOf: Map<number, number>;
   fetchedAt: number;
 }
+
+/** The partitions a request reads: its topics (sorted) and, per topic, partition ids (sorted). */
+interface Plan {
+  topics: string[];
+  partitions: Map<string, number[]>;
+}
+
+/**
+ * Above this many partitions, a group's OffsetFetch asks for all its committed offsets instead of naming
+ * them: kafkajs encodes every named partition into a buffer of its own, which at thousands of partitions
+ * costs more CPU than the larger answer.
+ */
+const NAMED_OFFSET_FETCH_LIMIT = 200;
 
 interface Entry {
   request: LagRequest;
@@ -102,7 +117,53 @@ interface Entry {
 type GroupOffsets = Map<string, Map<number, number>>;
 type Outcome<T> = { ok: true; value: T } | { ok: false; kind: LagReadErrorKind; error: string };
 
-const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+function requestSignature(r: LagRequest): string {
+  const named = hasTopic(r);
+  const limitation =
+    named && r.partitionLimitation ? [...r.partitionLimitation].sort((a, b) => a - b).join(",") : "*";
+  // Group names and topics cannot hold NUL characters.
+  return `${r.consumerGroup}\u0000${named ? r.topic.trim() : ""}\u0000${limitation}\u0000${r.needLogStart === true}`;
+}
+
+function metaOf(topicState: Map<string, Outcome<TopicMeta>>, topic: string): TopicMeta | undefined {
+  const s = topicState.get(topic);
+  return s?.ok ? s.value : undefined;
+}
+
+/** Partitions wanted per topic: every partition of the topic, or some of them. */
+class Needed {
+  private readonly all = new Set<string>();
+  private readonly some = new Map<string, Set<number>>();
+
+  add(topic: string, ids: readonly number[], all: boolean): void {
+    if (this.all.has(topic)) return;
+    if (all) {
+      this.all.add(topic);
+      this.some.delete(topic);
+      return;
+    }
+    let set = this.some.get(topic);
+    if (!set) this.some.set(topic, (set = new Set()));
+    for (const id of ids) set.add(id);
+  }
+
+  topics(): string[] {
+    return [...this.all, ...this.some.keys()];
+  }
+
+  /** Sorted partition ids wanted of `topic`. */
+  ids(topic: string, topicState: Map<string, Outcome<TopicMeta>>): number[] {
+    if (this.all.has(topic)) return metaOf(topicState, topic)?.ids ?? [];
+    return [...(this.some.get(topic) ?? [])].sort((a, b) => a - b);
+  }
+
+  size(topicState: Map<string, Outcome<TopicMeta>>): number {
+    let n = 0;
+    for (const t of this.all) n += metaOf(topicState, t)?.ids.length ?? 0;
+    for (const set of this.some.values()) n += set.size;
+    return n;
+  }
+}
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
@@ -346,141 +407,142 @@ class ClusterClient {
 
   private async round(cluster: InternalCluster, batch: Entry[]): Promise<void> {
     const now = Date.now();
-    const named = batch.filter((e) => hasTopic(e.request));
-    const groupsWithoutTopic = new Set(
-      batch.filter((e) => !hasTopic(e.request)).map((e) => e.request.consumerGroup),
-    );
+    // Triggers asking the same thing (same group, topic, limitation and log-start need) share one answer.
+    const distinct = new Map<string, Entry[]>();
+    for (const entry of batch) {
+      const key = requestSignature(entry.request);
+      const same = distinct.get(key);
+      if (same) same.push(entry);
+      else distinct.set(key, [entry]);
+    }
+    const requests = [...distinct.values()].map((entries) => ({ request: entries[0]!.request, entries }));
+    const answer = (entries: Entry[], result: LagReadResult) => {
+      for (const e of entries) this.settle(e, result);
+    };
 
     // Step 2: metadata for named topics, and the committed topics of groups asked without a topic.
-    const namedTopics = new Set(named.map((e) => e.request.topic!.trim()));
+    const namedTopics = new Set<string>();
+    const unfiltered = new Set<string>();
+    for (const { request } of requests) {
+      if (hasTopic(request)) namedTopics.add(request.topic.trim());
+      else unfiltered.add(request.consumerGroup);
+    }
     const topicState = new Map<string, Outcome<TopicMeta>>();
     const groupState = new Map<string, Outcome<GroupOffsets>>();
     await Promise.all([
       this.describeTopics(cluster, namedTopics, topicState, now),
-      ...[...groupsWithoutTopic].map(async (group) => {
+      ...[...unfiltered].map(async (group) => {
         groupState.set(group, await this.fetchCommitted(cluster, group, "all"));
       }),
     ]);
 
     // Step 3: metadata for the topics those groups have.
     const discovered = new Set<string>();
-    for (const group of groupsWithoutTopic) {
+    for (const group of unfiltered) {
       const state = groupState.get(group);
       if (state?.ok)
         for (const topic of state.value.keys()) if (!topicState.has(topic)) discovered.add(topic);
     }
     await this.describeTopics(cluster, discovered, topicState, now);
 
-    // Which partitions each request reads.
-    const plans = new Map<Entry, { topics: string[]; partitions: { topic: string; partition: number }[] }>();
-    for (const entry of batch) {
-      const plan = this.plan(entry.request, topicState, groupState);
-      if (!plan.ok) this.settle(entry, fail(plan.kind, plan.error));
-      else plans.set(entry, plan.value);
+    // Which partitions each request reads; the union per topic, and per group for its OffsetFetch.
+    const plans: { request: LagRequest; entries: Entry[]; plan: Plan }[] = [];
+    const needed = new Needed();
+    const wantedByGroup = new Map<string, Needed>();
+    for (const { request, entries } of requests) {
+      const plan = this.plan(request, topicState, groupState);
+      if (!plan.ok) {
+        answer(entries, fail(plan.kind, plan.error));
+        continue;
+      }
+      plans.push({ request, entries, plan: plan.value });
+      const group = request.consumerGroup;
+      let wanted = wantedByGroup.get(group);
+      if (!wanted && !unfiltered.has(group)) wantedByGroup.set(group, (wanted = new Needed()));
+      for (const [topic, ids] of plan.value.partitions) {
+        const all = ids === metaOf(topicState, topic)?.ids;
+        needed.add(topic, ids, all);
+        wanted?.add(topic, ids, all);
+      }
     }
 
     // Step 4: committed offsets of the other groups, and end offsets of every partition, at once.
-    const wantedByGroup = new Map<string, Map<string, Set<number>>>();
-    const leaders = new Map<string, { topic: string; partition: number; leader: number }>();
-    for (const [entry, plan] of plans) {
-      const group = entry.request.consumerGroup;
-      for (const { topic, partition } of plan.partitions) {
-        const key = tpKey(topic, partition);
-        if (!leaders.has(key)) {
-          const leader = topicState.get(topic);
-          const found = leader?.ok
-            ? leader.value.partitions.find((p) => p.partition === partition)
-            : undefined;
-          if (found) leaders.set(key, { topic, partition, leader: found.leader });
-        }
-        if (groupsWithoutTopic.has(group)) continue;
-        let topics = wantedByGroup.get(group);
-        if (!topics) wantedByGroup.set(group, (topics = new Map()));
-        let parts = topics.get(topic);
-        if (!parts) topics.set(topic, (parts = new Set()));
-        parts.add(partition);
-      }
-    }
     const [latest] = await Promise.all([
-      this.listOffsets(cluster, [...leaders.values()], LATEST_TIMESTAMP),
-      ...[...wantedByGroup].map(async ([group, topics]) => {
-        const request: OffsetFetchTopic[] = [...topics].map(([topic, parts]) => ({
+      this.listOffsets(cluster, needed, topicState, LATEST_TIMESTAMP),
+      ...[...wantedByGroup].map(async ([group, wanted]) => {
+        // Naming many partitions costs more to encode than the answer it saves: ask for all the group's
+        // commits then (absent partitions have none, as with a topic-less trigger).
+        if (wanted.size(topicState) > NAMED_OFFSET_FETCH_LIMIT) {
+          unfiltered.add(group);
+          groupState.set(group, await this.fetchCommitted(cluster, group, "all"));
+          return;
+        }
+        const request: OffsetFetchTopic[] = wanted.topics().map((topic) => ({
           topic,
-          partitions: [...parts].sort((a, b) => a - b).map((partition) => ({ partition })),
+          partitions: wanted.ids(topic, topicState).map((partition) => ({ partition })),
         }));
         groupState.set(group, await this.fetchCommitted(cluster, group, request));
       }),
     ]);
 
-    // Committed offsets per request; partitions that need a log-start offset.
-    const committedOf = (group: string, topic: string, partition: number): Outcome<number | undefined> => {
-      const state = groupState.get(group);
-      if (!state)
-        return { ok: false, kind: "group", error: `committed offsets of group '${group}' were not read` };
-      if (!state.ok) return state;
-      const value = state.value.get(topic)?.get(partition);
-      // Without a topic filter Kafka lists only what was committed; anything else has no commit (-1).
-      if (value === undefined && groupsWithoutTopic.has(group)) return { ok: true, value: -1 };
-      return { ok: true, value };
-    };
-    const earliestWanted = new Map<string, { topic: string; partition: number; leader: number }>();
-    const committedByEntry = new Map<Entry, (number | undefined)[]>();
-    for (const [entry, plan] of plans) {
-      const values: (number | undefined)[] = [];
-      let error: Outcome<number | undefined> | undefined;
-      for (const { topic, partition } of plan.partitions) {
-        const c = committedOf(entry.request.consumerGroup, topic, partition);
-        if (!c.ok) {
-          error = c;
-          break;
-        }
-        values.push(c.value);
-        if (entry.request.needLogStart && c.value === -1) {
-          const leader = leaders.get(tpKey(topic, partition));
-          if (leader) earliestWanted.set(tpKey(topic, partition), leader);
+    // Committed offsets per request, and the partitions that need a log-start offset.
+    const earliestNeeded = new Needed();
+    const committedOf = new Map<LagRequest, Map<string, (number | undefined)[]>>();
+    for (const { request, entries, plan } of plans) {
+      const state = groupState.get(request.consumerGroup);
+      if (!state || !state.ok) {
+        answer(
+          entries,
+          state ?? fail("group", `committed offsets of '${request.consumerGroup}' were not read`),
+        );
+        continue;
+      }
+      const absent = unfiltered.has(request.consumerGroup) ? -1 : undefined;
+      const perTopic = new Map<string, (number | undefined)[]>();
+      for (const [topic, ids] of plan.partitions) {
+        const offsets = state.value.get(topic);
+        const values = ids.map((id) => offsets?.get(id) ?? absent);
+        perTopic.set(topic, values);
+        if (request.needLogStart) {
+          ids.forEach((id, i) => {
+            if (values[i] === -1) earliestNeeded.add(topic, [id], false);
+          });
         }
       }
-      if (error && !error.ok) {
-        this.settle(entry, fail(error.kind, error.error));
-        plans.delete(entry);
-      } else committedByEntry.set(entry, values);
+      committedOf.set(request, perTopic);
     }
 
     // Step 5: log-start offsets where the lag math will use them.
     const earliest =
-      earliestWanted.size > 0
-        ? await this.listOffsets(cluster, [...earliestWanted.values()], EARLIEST_TIMESTAMP)
-        : { offsets: new Map<string, number>(), errors: new Map<string, string>() };
+      earliestNeeded.size(topicState) > 0
+        ? await this.listOffsets(cluster, earliestNeeded, topicState, EARLIEST_TIMESTAMP)
+        : { offsets: new Map<string, Map<number, number>>(), errors: new Map<string, string>() };
 
-    for (const [entry, plan] of plans) {
-      const committed = committedByEntry.get(entry)!;
+    for (const { request, entries, plan } of plans) {
+      const perTopic = committedOf.get(request);
+      if (!perTopic) continue;
       const partitions: PartitionOffsets[] = [];
       let error: string | undefined;
-      plan.partitions.forEach(({ topic, partition }, i) => {
-        const key = tpKey(topic, partition);
-        const latestError =
-          latest.errors.get(key) ?? (earliestWanted.has(key) ? earliest.errors.get(key) : undefined);
-        if (latestError !== undefined) error ??= latestError;
-        const p: PartitionOffsets = {
-          topic,
-          partition,
-          committed: committed[i],
-          latest: latest.offsets.get(key),
-        };
-        const logStart = earliest.offsets.get(key);
-        const wantsLogStart = entry.request.needLogStart === true && committed[i] === -1;
-        partitions.push(logStart !== undefined && wantsLogStart ? { ...p, logStart } : p);
-      });
-      if (error !== undefined) {
-        this.settle(entry, fail("offsets", error));
-        continue;
+      for (const [topic, ids] of plan.partitions) {
+        error ??= latest.errors.get(topic);
+        if (request.needLogStart) error ??= earliest.errors.get(topic);
+        const committed = perTopic.get(topic)!;
+        const ends = latest.offsets.get(topic);
+        const starts = request.needLogStart ? earliest.offsets.get(topic) : undefined;
+        ids.forEach((partition, i) => {
+          const c = committed[i];
+          const logStart = c === -1 ? starts?.get(partition) : undefined;
+          partitions.push(
+            logStart === undefined
+              ? { topic, partition, committed: c, latest: ends?.get(partition) }
+              : { topic, partition, committed: c, latest: ends?.get(partition), logStart },
+          );
+        });
       }
-      if (hasTopic(entry.request)) {
-        this.settle(entry, { ok: true, topics: plan.topics, partitions });
-      } else {
-        // Without a topic the plan's topics are the group's committed topics (empty: D3).
-        this.settle(entry, { ok: true, topics: plan.topics, partitions, groupTopics: plan.topics });
-      }
+      if (error !== undefined) answer(entries, fail("offsets", error));
+      else if (hasTopic(request)) answer(entries, { ok: true, topics: plan.topics, partitions });
+      // Without a topic the plan's topics are the group's committed topics (empty: D3).
+      else answer(entries, { ok: true, topics: plan.topics, partitions, groupTopics: plan.topics });
     }
   }
 
@@ -488,7 +550,7 @@ class ClusterClient {
     request: LagRequest,
     topicState: Map<string, Outcome<TopicMeta>>,
     groupState: Map<string, Outcome<GroupOffsets>>,
-  ): Outcome<{ topics: string[]; partitions: { topic: string; partition: number }[] }> {
+  ): Outcome<Plan> {
     let topics: string[];
     let limitation: Set<number> | undefined;
     if (hasTopic(request)) {
@@ -500,14 +562,13 @@ class ClusterClient {
       if (!group.ok) return group;
       topics = [...group.value.keys()].sort();
     }
-    const partitions: { topic: string; partition: number }[] = [];
+    const partitions = new Map<string, number[]>();
     for (const topic of topics) {
       const meta = topicState.get(topic);
       if (!meta) return { ok: false, kind: "topic", error: `metadata of topic '${topic}' was not read` };
       if (!meta.ok) return meta;
-      const kept = meta.value.partitions.filter(
-        (p) => limitation === undefined || limitation.has(p.partition),
-      );
+      const kept =
+        limitation === undefined ? meta.value.ids : meta.value.ids.filter((id) => limitation.has(id));
       if (kept.length === 0) {
         return {
           ok: false,
@@ -515,7 +576,7 @@ class ClusterClient {
           error: `expected at least one active partition within the topic '${topic}'`,
         };
       }
-      for (const p of kept) partitions.push({ topic, partition: p.partition });
+      partitions.set(topic, kept);
     }
     return { ok: true, value: { topics, partitions } };
   }
@@ -588,9 +649,8 @@ class ClusterClient {
 
   private remember(cluster: InternalCluster, entry: TopicMetadataEntry): TopicMeta {
     const meta: TopicMeta = {
-      partitions: entry.partitionMetadata
-        .map((p) => ({ partition: p.partitionId, leader: p.leader }))
-        .sort((a, b) => a.partition - b.partition),
+      ids: entry.partitionMetadata.map((p) => p.partitionId).sort((a, b) => a - b),
+      leaderOf: new Map(entry.partitionMetadata.map((p) => [p.partitionId, p.leader])),
       fetchedAt: Date.now(),
     };
     if (cluster === this.cluster) this.topics.set(entry.topic, meta);
@@ -683,83 +743,89 @@ class ClusterClient {
   /**
    * One ListOffsets per leader broker for all the partitions it leads. A request that fails is retried once
    * after a metadata refresh, split per topic so that one bad partition does not fail the others.
+   * Errors are per topic: a topic some of whose partitions could not be read is an error as a whole.
    */
   private async listOffsets(
     cluster: InternalCluster,
-    partitions: { topic: string; partition: number; leader: number }[],
+    wanted: Needed,
+    topicState: Map<string, Outcome<TopicMeta>>,
     timestamp: number,
-  ): Promise<{ offsets: Map<string, number>; errors: Map<string, string> }> {
-    const offsets = new Map<string, number>();
+  ): Promise<{ offsets: Map<string, Map<number, number>>; errors: Map<string, string> }> {
+    const offsets = new Map<string, Map<number, number>>();
     const errors = new Map<string, string>();
-    const failed: { topic: string; partition: number }[] = [];
-    const byLeader = new Map<number, { topic: string; partition: number }[]>();
-    for (const p of partitions) {
-      let list = byLeader.get(p.leader);
-      if (!list) byLeader.set(p.leader, (list = []));
-      list.push(p);
-    }
-    const send = async (leader: number, list: { topic: string; partition: number }[]): Promise<void> => {
-      const topics = new Map<string, ListOffsetsTopic>();
-      for (const { topic, partition } of list) {
-        let t = topics.get(topic);
-        if (!t) topics.set(topic, (t = { topic, partitions: [] }));
-        t.partitions.push({ partition, timestamp });
+    const what = timestamp === EARLIEST_TIMESTAMP ? "log-start" : "end";
+    /** leader → topic → partition ids */
+    const byLeader = (topics: Iterable<string>, metaOf: (topic: string) => TopicMeta | undefined) => {
+      const out = new Map<number, Map<string, number[]>>();
+      for (const topic of topics) {
+        const meta = metaOf(topic);
+        if (!meta) continue;
+        for (const id of wanted.ids(topic, topicState)) {
+          const leader = meta.leaderOf.get(id);
+          if (leader === undefined) continue; // the partition is gone: its end offset stays unknown
+          let perTopic = out.get(leader);
+          if (!perTopic) out.set(leader, (perTopic = new Map()));
+          let ids = perTopic.get(topic);
+          if (!ids) perTopic.set(topic, (ids = []));
+          ids.push(id);
+        }
       }
+      return out;
+    };
+    const send = async (leader: number, topics: Map<string, number[]>): Promise<void> => {
+      const request: ListOffsetsTopic[] = [...topics].map(([topic, ids]) => ({
+        topic,
+        partitions: ids.map((partition) => ({ partition, timestamp })),
+      }));
       const response = await this.limiter.run(async () => {
         const broker = await this.findBroker(cluster, leader);
-        return broker.listOffsets({ isolationLevel: this.isolationLevel, topics: [...topics.values()] });
+        return broker.listOffsets({ isolationLevel: this.isolationLevel, topics: request });
       });
       for (const t of response.responses) {
-        for (const p of t.partitions) offsets.set(tpKey(t.topic, p.partition), Number(p.offset));
+        let m = offsets.get(t.topic);
+        if (!m) offsets.set(t.topic, (m = new Map()));
+        for (const p of t.partitions) m.set(p.partition, Number(p.offset));
       }
     };
+    const metaNow = (topic: string) => metaOf(topicState, topic);
+    const failed = new Set<string>();
     await Promise.all(
-      [...byLeader].map(async ([leader, list]) => {
+      [...byLeader(wanted.topics(), metaNow)].map(async ([leader, topics]) => {
         try {
-          await send(leader, list);
+          await send(leader, topics);
         } catch (error) {
-          if (isConnectionError(error) && kafkaErrorName(error) !== "KafkaJSBrokerNotFound") {
-            // The leader is unreachable: the retry below goes through fresh metadata.
-            this.log.debug({ cluster: this.label, leader, err: error }, "ListOffsets failed, retrying");
-          }
-          failed.push(...list);
+          this.log.debug(
+            { cluster: this.label, leader, err: error },
+            "ListOffsets failed, retrying per topic",
+          );
+          for (const topic of topics.keys()) failed.add(topic);
         }
       }),
     );
-    if (failed.length === 0) return { offsets, errors };
+    if (failed.size === 0) return { offsets, errors };
 
     // Retry: fresh metadata for the topics concerned, then one request per (leader, topic).
-    const topics = [...new Set(failed.map((p) => p.topic))].sort();
-    for (const t of topics) this.topics.delete(t);
+    const topics = [...failed].sort();
+    for (const t of topics) {
+      this.topics.delete(t);
+      offsets.delete(t);
+    }
     const fresh = await this.fetchMetadata(cluster, topics);
+    for (const [topic, meta] of fresh) if (!meta.ok) errors.set(topic, meta.error);
+    const retry = byLeader(topics, (topic) => {
+      const m = fresh.get(topic);
+      return m?.ok ? m.value : undefined;
+    });
     await Promise.all(
-      topics.map(async (topic) => {
-        const meta = fresh.get(topic);
-        const mine = failed.filter((p) => p.topic === topic);
-        if (!meta?.ok) {
-          for (const p of mine)
-            errors.set(tpKey(topic, p.partition), meta && !meta.ok ? meta.error : "no metadata");
-          return;
-        }
-        const perLeader = new Map<number, { topic: string; partition: number }[]>();
-        for (const p of mine) {
-          const leader = meta.value.partitions.find((m) => m.partition === p.partition)?.leader;
-          if (leader === undefined) continue; // the partition is gone: its end offset stays unknown
-          let list = perLeader.get(leader);
-          if (!list) perLeader.set(leader, (list = []));
-          list.push(p);
-        }
-        await Promise.all(
-          [...perLeader].map(async ([leader, list]) => {
-            try {
-              await send(leader, list);
-            } catch (error) {
-              const message = `error listing ${timestamp === EARLIEST_TIMESTAMP ? "log-start" : "end"} offsets of topic '${topic}': ${describe(error)}`;
-              for (const p of list) errors.set(tpKey(topic, p.partition), message);
-            }
-          }),
-        );
-      }),
+      [...retry].flatMap(([leader, perTopic]) =>
+        [...perTopic].map(async ([topic, ids]) => {
+          try {
+            await send(leader, new Map([[topic, ids]]));
+          } catch (error) {
+            errors.set(topic, `error listing ${what} offsets of topic '${topic}': ${describe(error)}`);
+          }
+        }),
+      ),
     );
     return { offsets, errors };
   }
@@ -785,6 +851,8 @@ const DEFAULTS = {
 
 export class BatchedLagReader implements LagReader {
   private readonly clients = new Map<string, ClusterClient>();
+  /** Connection objects are usually reused from read to read: their key is computed once. */
+  private readonly keys = new WeakMap<KafkaConnection, string>();
   private readonly options: ConstructorParameters<typeof ClusterClient>[1];
   private readonly log: Logger;
   private readonly totals: RequestCounts = {};
@@ -802,7 +870,8 @@ export class BatchedLagReader implements LagReader {
       return Promise.resolve(fail("request", "no consumer group given"));
     const problems = connectionProblems(request.cluster);
     if (problems.length > 0) return Promise.resolve(fail("request", problems.join("; ")));
-    const key = connectionKey(request.cluster);
+    let key = this.keys.get(request.cluster);
+    if (key === undefined) this.keys.set(request.cluster, (key = connectionKey(request.cluster)));
     let client = this.clients.get(key);
     if (!client) {
       client = new ClusterClient(request.cluster, this.options, this.log, this.totals);
