@@ -56,12 +56,7 @@ import {
 import type { ControllerMetrics, TriggerSample } from "../metrics.js";
 import { EvaluationLoops, type DueKey } from "./loops.js";
 import { parseTriggers, scalingSpecFor, type ParsedTrigger, type TriggerAuthInput } from "./spec.js";
-import {
-  readyStatus,
-  seedStateFromStatus,
-  statusAfterCheckFailure,
-  statusAfterEvaluation,
-} from "./status.js";
+import { seedStateFromStatus, statusAfterCheckFailure, statusAfterEvaluation } from "./status.js";
 import { cronOutcome, kafkaOutcome, type TriggerOutcome } from "./triggers.js";
 
 export interface ScaledObjectControllerOptions {
@@ -88,6 +83,11 @@ interface ObjectState {
   /** excludePersistentLag memory per kafka trigger (metric name). */
   memory: Map<string, PersistentLagMemory>;
   triggerTypes: string[];
+  /**
+   * status.originalReplicaCount as captured by this controller (the informer's copy may not show our own
+   * status write yet when the next evaluation comes, and the value must never be captured twice).
+   */
+  originalReplicaCount: number | undefined;
 }
 
 type Prepared =
@@ -199,7 +199,14 @@ export class ScaledObjectController {
     const uid = so.metadata.uid ?? "";
     let st = this.states.get(key);
     if (!st || st.uid !== uid) {
-      st = { uid, fingerprint: "", history: undefined, memory: new Map(), triggerTypes: [] };
+      st = {
+        uid,
+        fingerprint: "",
+        history: undefined,
+        memory: new Map(),
+        triggerTypes: [],
+        originalReplicaCount: undefined,
+      };
       this.states.set(key, st);
     }
     st.triggerTypes = (so.spec?.triggers ?? []).map((t) => t.type);
@@ -221,7 +228,7 @@ export class ScaledObjectController {
     if (!hasFinalizer(so)) return;
     const ns = so.metadata.namespace ?? "default";
     const ref = so.spec?.scaleTargetRef;
-    const original = so.status?.originalReplicaCount;
+    const original = so.status?.originalReplicaCount ?? this.states.get(objectKey(so))?.originalReplicaCount;
     if (so.spec?.advanced?.restoreToOriginalReplicaCount === true && ref && original !== undefined) {
       try {
         await this.o.kube.scale.setReplicas(ns, ref, original);
@@ -416,6 +423,8 @@ export class ScaledObjectController {
     const st = this.states.get(key);
     if (!st || st.uid !== (so.metadata.uid ?? "")) return; // deleted meanwhile
     const history = st.history ?? seedStateFromStatus(so.status);
+    // Captured once, before lagscale first scales the target (KEDA: the first time the target is resolved).
+    st.originalReplicaCount ??= so.status?.originalReplicaCount ?? p.scale.replicas;
 
     // Trigger values: kafka reads issued by the batch, cron from the clock.
     const outcomes: TriggerOutcome[] = [];
@@ -517,7 +526,7 @@ export class ScaledObjectController {
     } else {
       log.debug({ replicas, reason: result.decision.reason, why: result.decision.message }, "holding");
     }
-    if (readyStatus(so.status) !== "True" && state.conditions.Ready.status === "True") {
+    if (history.conditions.Ready.status !== "True" && state.conditions.Ready.status === "True") {
       events.unshift({
         type: "Normal",
         reason: EventReason.ScaledObjectReady,
@@ -539,7 +548,7 @@ export class ScaledObjectController {
         t.authenticationRef ? [t.authenticationRef.name] : [],
       ),
       target,
-      originalReplicaCount: p.scale.replicas,
+      originalReplicaCount: st.originalReplicaCount,
       currentReplicas: replicas,
     };
     if (p.pause.pausedReplicas !== undefined) statusInput.pausedReplicas = p.pause.pausedReplicas;

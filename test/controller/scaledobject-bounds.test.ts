@@ -7,12 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createTopic } from "../stack/kafka/index.js";
 import { podRunnerMissing } from "../stack/pod-runner/testing.js";
 import {
   commitAtEnd,
   createDeployment,
   createNamespace,
+  createTestTopic,
   createScaledObject,
   deploymentReplicas,
   eventsFor,
@@ -52,7 +52,7 @@ test("min/max clamps, idle replicas and initialCooldownPeriod", { concurrency: t
     const topic = `${name}-${ns.name}`;
     const group = `g-${name}-${ns.name}`;
     await withAdmin(k, async (admin) => {
-      await createTopic(admin, topic, 5);
+      await createTestTopic(admin, topic, 5);
       if (lag === 0) {
         await produce(k, topic, 10);
         await commitAtEnd(admin, group, topic);

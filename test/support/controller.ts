@@ -12,6 +12,7 @@ import { Kafka, logLevel, Partitioners, type Admin, type SASLOptions } from "kaf
 import YAML from "yaml";
 import { KubeRest, isNotFound, loadKubeConfig } from "../../controller/kube/index.js";
 import { kubeBinDir } from "../stack/kube/control-plane.js";
+import { createTopic } from "../stack/kafka/index.js";
 import { cacheDir, repoRoot } from "../stack/paths.js";
 import type { StackInfo } from "../stack/types.js";
 
@@ -592,12 +593,21 @@ export function sleeperDeployment(
 
 /** Commits the group at the end of every partition: lag 0, whatever was produced. */
 export async function commitAtEnd(admin: Admin, group: string, topic: string): Promise<void> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.setOffsets({
-    groupId: group,
-    topic,
-    partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
-  });
+  // A topic created a moment ago may not be known to the group coordinator yet: retry briefly.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({
+        groupId: group,
+        topic,
+        partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
+      });
+      return;
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 /** Samples the Deployment's spec.replicas every `everyMs` until stopped. */
@@ -626,4 +636,34 @@ export function waitForReplicas(rest: KubeRest, ns: string, name: string, n: num
     async () => ((await deploymentReplicas(rest, ns, name)).spec === n ? true : undefined),
     timeoutMs,
   );
+}
+
+let topicChain: Promise<unknown> = Promise.resolve();
+
+/**
+ * Creates a topic and waits until its partitions answer. Topics are created one at a time (tests run
+ * scenarios concurrently), and when kafkajs's own wait for leaders fails with UNKNOWN_TOPIC_OR_PARTITION
+ * although the broker took the request, this waits for the partitions' offsets itself.
+ */
+export function createTestTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
+  const run = async () => {
+    try {
+      await createTopic(admin, topic, partitions);
+      return;
+    } catch (err) {
+      try {
+        await waitFor(
+          `topic ${topic} to answer`,
+          async () => ((await admin.fetchTopicOffsets(topic)).length === partitions ? true : undefined),
+          30_000,
+          500,
+        );
+      } catch {
+        throw err;
+      }
+    }
+  };
+  const next = topicChain.then(run, run);
+  topicChain = next.catch(() => undefined);
+  return next;
 }
