@@ -84,7 +84,7 @@ export function scramOptions(info: KafkaInfo, mechanism: ScramOptions["mechanism
 }
 
 /**
- * Creates a topic and waits until every partition has a leader. Fails (instead of passing silently) when the
+ * Creates a topic and waits until every partition's leader serves it. Fails (instead of passing silently) when the
  * topic already exists, because tests rely on starting from an empty topic.
  */
 export async function createTopic(admin: Admin, name: string, partitions: number): Promise<void> {
@@ -97,6 +97,26 @@ export async function createTopic(admin: Admin, name: string, partitions: number
     timeout: 30_000,
   });
   if (!created) throw new Error(`createTopic(${name}): the topic already exists`);
+  // The metadata may name a leader before that broker serves the partition; a produce in that window gets
+  // NOT_LEADER_OR_FOLLOWER for some partitions, and kafkajs then resends the whole batch, duplicating what the
+  // other partitions had already written. ListOffsets goes to each leader, so once it answers for every
+  // partition, produces do too.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const offsets = await admin.fetchTopicOffsets(name);
+      if (offsets.length === partitions) return;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw new Error(`createTopic(${name}): partitions not served within 30 s: ${String(err)}`, {
+          cause: err,
+        });
+      }
+    }
+    if (Date.now() > deadline)
+      throw new Error(`createTopic(${name}): not all ${partitions} partitions served`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** A topic or group name no earlier run used: `<prefix>-<time>-<random>`. */
@@ -105,7 +125,8 @@ export function uniqueName(prefix: string): string {
 }
 
 /**
- * Waits until the broker answers a metadata request (`describeCluster`), polling with a fresh short-lived admin
+ * Waits until the broker answers a metadata request (`describeCluster`) and its group coordinator has loaded
+ * (`listGroups`), polling with a fresh short-lived admin
  * client. `alive` lets the caller fail fast when the process it started has died.
  */
 export async function waitForBroker(
@@ -129,7 +150,12 @@ export async function waitForBroker(
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      if (cluster.brokers.length > 0 && cluster.controller !== null) return;
+      if (cluster.brokers.length > 0 && cluster.controller !== null) {
+        // After a restart the group coordinator reloads __consumer_offsets for a while and answers
+        // COORDINATOR_LOAD_IN_PROGRESS; ListGroups fails until every group partition is loaded.
+        await admin.listGroups();
+        return;
+      }
       lastError = new Error("the cluster has no controller yet");
     } catch (err) {
       lastError = err;

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
  * The Kafka version the stack runs unless told otherwise (`version` option or LAGSCALE_KAFKA_VERSION).
  * Why this one, and which versions kafkajs was checked against: docs/kafka-versions.md.
  */
-export const PINNED_KAFKA_VERSION = "4.1.1";
+export const PINNED_KAFKA_VERSION = "4.4.0";
 
 /** The other line, checked once by hand with the smoke tests (docs/kafka-versions.md). */
 export const OTHER_KAFKA_VERSION = "3.9.1";
