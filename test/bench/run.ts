@@ -331,11 +331,13 @@ async function main(): Promise<void> {
     await naive.close();
     if (setup) {
       const t = Date.now();
-      await admin.deleteGroups(setup.groups).catch((e: unknown) => {
-        const failed = (e as { groups?: { error?: { type?: string } }[] }).groups ?? [];
-        const kinds = [...new Set(failed.map((g) => g.error?.type ?? "unknown"))].join(", ");
-        note(`could not delete ${failed.length} groups: ${kinds || String(e)}`);
-      });
+      for (let i = 0; i < setup.groups.length; i += 20) {
+        await admin.deleteGroups(setup.groups.slice(i, i + 20)).catch((e: unknown) => {
+          const failed = (e as { groups?: { errorCode?: number; error?: { type?: string } }[] }).groups ?? [];
+          const kinds = new Set(failed.map((g) => g.error?.type ?? `error code ${g.errorCode}`));
+          note(`could not delete ${failed.length} groups: ${[...kinds].join(", ") || String(e)}`);
+        });
+      }
       for (let i = 0; i < setup.topics.length; i += 20) {
         await admin
           .deleteTopics({ topics: setup.topics.slice(i, i + 20), timeout: 60_000 })
