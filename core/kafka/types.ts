@@ -5,6 +5,7 @@
  * evaluates, in the shape the lag math (core/lag) takes as input. It does I/O only: no lag arithmetic, no
  * memory between evaluations.
  */
+import type { PartitionOffsets } from "../lag/partition-lag.js";
 
 /** SASL mechanisms the reader can speak (KEDA's `plaintext`, `scram_sha256`, `scram_sha512`). */
 export type SaslMechanism = "plain" | "scram-sha-256" | "scram-sha-512";
@@ -52,17 +53,8 @@ export interface LagRequest {
   readonly needLogStart?: boolean | undefined;
 }
 
-/** Offsets of one partition (the per-partition input of core/lag). */
-export interface PartitionOffsets {
-  readonly topic: string;
-  readonly partition: number;
-  /** The group's committed offset; -1 when the group has committed nothing on this partition. */
-  readonly committed: number | undefined;
-  /** Log-end offset (high watermark, read-uncommitted); undefined when the broker left the partition out. */
-  readonly latest?: number | undefined;
-  /** Log-start offset; present only when asked for and the group has committed nothing on the partition. */
-  readonly logStart?: number | undefined;
-}
+/** Offsets of one partition: the reader fills in exactly what the lag math takes. */
+export type { PartitionOffsets };
 
 /** Where an error came from, so that callers can tell a dead cluster from a typo in a topic name. */
 export type LagReadErrorKind =
