@@ -3,19 +3,9 @@
  * with the stack's kubeconfig, watching only the demo's namespace, without leader election and webhooks, on
  * free ports. When the controller is not in this checkout, says so: the demo then runs without autoscaling.
  */
-import { spawn } from "node:child_process";
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { sleep } from "../stack/pod-runner/kube.js";
+import { isAlive, sleep, spawnDetached, tail } from "../stack/process.js";
 import { repoRoot } from "../stack/paths.js";
 
 export interface ControllerHandle {
@@ -34,13 +24,7 @@ export const CONTROLLER_MAIN = path.join(repoRoot, "controller", "main.ts");
 /** Where a controller left running by `--keep` is recorded, so that the next run stops it first. */
 export const pidFile = (stateDir: string) => path.join(stateDir, "demo-controller.pid");
 
-function isDemoController(pid: number): boolean {
-  try {
-    return alive(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("controller/main.ts");
-  } catch {
-    return false;
-  }
-}
+const isDemoController = (pid: number): boolean => isAlive(pid, "controller/main.ts");
 
 /** Stops the controller an earlier `--keep` run left (if its pid is still that controller). */
 export async function stopLeftoverController(stateDir: string): Promise<number | undefined> {
@@ -75,21 +59,7 @@ async function stopGroup(pid: number, graceMs: number): Promise<void> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-function tail(file: string, lines = 12): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no output)";
-  }
-}
+const alive = (pid: number): boolean => isAlive(pid);
 
 export function controllerArgs(kubeconfig: string, namespace: string): string[] {
   return [
@@ -140,31 +110,33 @@ export async function startController(opts: {
   const logDir = path.join(opts.stateDir, "logs");
   mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, "demo-controller.log");
-  const fd = openSync(logFile, "a");
-  const from = fstatSync(fd).size;
-  let exited: string | undefined;
-  let pid: number | undefined;
+  const from = existsSync(logFile) ? statSync(logFile).size : 0;
+  let proc: ReturnType<typeof spawnDetached> | undefined;
+  let spawnError: string | undefined;
   try {
-    const child = spawn(
+    proc = spawnDetached(
       process.execPath,
       ["--import", "tsx", CONTROLLER_MAIN, ...controllerArgs(opts.kubeconfig, opts.namespace)],
-      {
-        cwd: repoRoot,
-        detached: true,
-        stdio: ["ignore", fd, fd],
-        env: { ...process.env, LOG_LEVEL: "info" },
-      },
+      logFile,
+      { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: "info" } },
     );
-    child.on("exit", (code, signal) => (exited = `exited with ${code ?? signal}`));
-    child.on("error", (err) => (exited = `could not start: ${err.message}`));
-    child.unref();
-    pid = child.pid;
-  } finally {
-    closeSync(fd);
+  } catch (err) {
+    spawnError = (err as Error).message;
   }
+  const pid = proc?.pid;
+  /** Why the controller is gone, or undefined while it runs. */
+  const exited = (): string | undefined => {
+    if (spawnError) return spawnError;
+    try {
+      const exit = proc?.exited();
+      return exit && `exited with ${exit.code ?? exit.signal}`;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   let ready = false;
-  while (!exited && pid !== undefined && !ready) {
+  while (!exited() && pid !== undefined && !ready) {
     ready = logLinesSince(logFile, from).some((l) => l.msg === "evaluating ScaledObjects");
     if (!ready && Date.now() > deadline) {
       try {
@@ -174,15 +146,16 @@ export async function startController(opts: {
       }
       return {
         ok: false,
-        reason: `the controller did not start evaluating within ${(opts.readyTimeoutMs ?? 60_000) / 1000} s; last lines of ${logFile}:\n${tail(logFile)}`,
+        reason: `the controller did not start evaluating within ${(opts.readyTimeoutMs ?? 60_000) / 1000} s; last lines of ${logFile}:\n${tail(logFile, 12)}`,
       };
     }
     if (!ready) await sleep(200);
   }
-  if (exited || pid === undefined) {
+  const exit = exited();
+  if (exit || pid === undefined) {
     return {
       ok: false,
-      reason: `the controller ${exited ?? "did not start"}; last lines of ${logFile}:\n${tail(logFile)}`,
+      reason: `the controller ${exit ?? "did not start"}; last lines of ${logFile}:\n${tail(logFile, 12)}`,
     };
   }
   const p = pid;

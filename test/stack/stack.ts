@@ -20,7 +20,7 @@ import {
   stopStrayControlPlane,
   type ControlPlaneStatus,
 } from "./kube/control-plane.js";
-import { acquireLock, isAlive } from "./kube/processes.js";
+import { acquireLock, isAlive } from "./process.js";
 import { cacheDir as defaultCacheDir, stateDir as defaultStateDir } from "./paths.js";
 import { launchPodRunner, stopPodRunner } from "./pod-runner/index.js";
 import type { KafkaInfo, KubeInfo, PodRunnerInfo, StackInfo } from "./types.js";

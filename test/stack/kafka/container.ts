@@ -8,7 +8,7 @@
 import type { KafkaInfo } from "../types.js";
 import { SCRAM_USERS } from "./config.js";
 import { waitForBroker } from "./client.js";
-import { freePorts } from "./process.js";
+import { freePorts } from "../process.js";
 
 export interface ContainerHandle {
   containerId: string;

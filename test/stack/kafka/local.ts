@@ -7,17 +7,7 @@
  *          <stateDir>/kafka/{server.properties,log4j*,data/}  this broker's config and data
  *          <stateDir>/logs/kafka.log                          its output
  */
-import { spawn } from "node:child_process";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import type { KafkaInfo } from "../types.js";
@@ -35,7 +25,7 @@ import {
   type MavenArtifact,
   loggingBinding,
 } from "./config.js";
-import { freePorts, portInUse, processAlive, run, terminate } from "./process.js";
+import { freePorts, isAlive, portInUse, run, spawnDetached, stopProcess, tail } from "../process.js";
 
 export interface LocalHandle {
   pid: number;
@@ -180,34 +170,17 @@ export async function resolveKafka(
   return libs;
 }
 
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
-
 function spawnBroker(h: Omit<LocalHandle, "pid">): number {
-  mkdirSync(path.dirname(h.logFile), { recursive: true });
-  const fd = openSync(h.logFile, "a");
-  try {
-    const child = spawn(h.java, h.args, { cwd: h.cwd, detached: true, stdio: ["ignore", fd, fd] });
-    if (child.pid === undefined) throw new Error(`could not start ${h.java}`);
-    child.unref();
-    return child.pid;
-  } finally {
-    closeSync(fd);
-  }
+  return spawnDetached(h.java, h.args, h.logFile, { cwd: h.cwd }).pid;
 }
 
 async function waitReady(info: KafkaInfo, h: LocalHandle): Promise<void> {
   try {
-    await waitForBroker(info.bootstrapServers, READY_TIMEOUT_MS, () => processAlive(h.pid, h.marker));
+    await waitForBroker(info.bootstrapServers, READY_TIMEOUT_MS, () => isAlive(h.pid, h.marker));
   } catch (err) {
-    await terminate(h.pid, h.marker, 5000).catch(() => undefined);
+    await stopProcess(h.pid, h.marker, 5000).catch(() => undefined);
     throw new Error(
-      `${String(err instanceof Error ? err.message : err)}\nlast lines of ${h.logFile}:\n${tail(h.logFile)}`,
+      `${String(err instanceof Error ? err.message : err)}\nlast lines of ${h.logFile}:\n${tail(h.logFile, 30)}`,
       { cause: err },
     );
   }
@@ -224,7 +197,7 @@ export async function startLocal(o: LocalOptions): Promise<KafkaInfo> {
   const pidFile = path.join(home, "broker.json");
   if (existsSync(pidFile)) {
     const previous = JSON.parse(readFileSync(pidFile, "utf8")) as { pid: number; marker: string };
-    if (processAlive(previous.pid, previous.marker)) {
+    if (isAlive(previous.pid, previous.marker)) {
       throw new Error(
         `a Kafka broker started from ${o.stateDir} still runs (pid ${previous.pid}); ` +
           "stop it first (npm run stack -- down) or use another state folder",
@@ -340,17 +313,17 @@ export function localHandle(info: KafkaInfo): LocalHandle {
 
 export async function localStatus(info: KafkaInfo): Promise<"running" | "stopped"> {
   const h = localHandle(info);
-  return processAlive(h.pid, h.marker) ? "running" : "stopped";
+  return isAlive(h.pid, h.marker) ? "running" : "stopped";
 }
 
 export async function stopLocal(info: KafkaInfo): Promise<void> {
   const h = localHandle(info);
-  await terminate(h.pid, h.marker, STOP_GRACE_MS);
+  await stopProcess(h.pid, h.marker, STOP_GRACE_MS);
 }
 
 export async function restartLocal(info: KafkaInfo): Promise<KafkaInfo> {
   const h = localHandle(info);
-  if (processAlive(h.pid, h.marker)) await terminate(h.pid, h.marker, STOP_GRACE_MS);
+  if (isAlive(h.pid, h.marker)) await stopProcess(h.pid, h.marker, STOP_GRACE_MS);
   if (!existsSync(h.dataDir)) {
     throw new Error(`cannot restart Kafka: its data folder ${h.dataDir} is gone (was it destroyed?)`);
   }
@@ -371,6 +344,6 @@ export async function restartLocal(info: KafkaInfo): Promise<KafkaInfo> {
 
 export async function destroyLocal(info: KafkaInfo): Promise<void> {
   const h = localHandle(info);
-  await terminate(h.pid, h.marker, STOP_GRACE_MS);
+  await stopProcess(h.pid, h.marker, STOP_GRACE_MS);
   rmSync(h.home, { recursive: true, force: true });
 }

@@ -15,7 +15,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import type { KubeInfo } from "../types.js";
 import { certStillValid, createCa, createSigningKey, issueCert, type CertFiles } from "./pki.js";
-import { acquireLock, freePorts, isAlive, sleep, spawnDetached, stopProcess, tail } from "./processes.js";
+import { acquireLock, freePorts, isAlive, sleep, spawnDetached, stopProcess, tail } from "../process.js";
 
 /**
  * The pinned versions. Kubernetes v1.36.3: the newest patch of the newest minor line that has had several
@@ -312,7 +312,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Kube
   for (const log of Object.values(logs)) await writeFile(log, "");
   const started: { name: string; proc: ReturnType<typeof spawnDetached>; log: string; bin: string }[] = [];
   const cleanup = async () => {
-    for (const p of started.reverse()) await stopProcess(p.proc.pid, p.bin, 5_000);
+    // best effort: the error that brought us here is the one to report
+    for (const p of started.reverse()) await stopProcess(p.proc.pid, p.bin, 5_000).catch(() => undefined);
   };
 
   try {
@@ -507,9 +508,16 @@ function localHandle(info: KubeInfo): LocalKubeHandle | undefined {
 export async function stopControlPlane(info: KubeInfo): Promise<void> {
   const h = localHandle(info);
   if (!h) return;
-  await stopProcess(h.pids.controllerManager, "kube-controller-manager");
-  await stopProcess(h.pids.apiserver, "kube-apiserver");
-  await stopProcess(h.pids.etcd, "etcd");
+  const errors: string[] = [];
+  for (const [pid, name] of [
+    [h.pids.controllerManager, "kube-controller-manager"],
+    [h.pids.apiserver, "kube-apiserver"],
+    [h.pids.etcd, "etcd"],
+  ] as const) {
+    // one that cannot be stopped must not keep the others running
+    await stopProcess(pid, name).catch((err: unknown) => errors.push(`${name}: ${(err as Error).message}`));
+  }
+  if (errors.length > 0) throw new Error(errors.join("; "));
 }
 
 export interface ControlPlaneStatus {
@@ -590,8 +598,12 @@ export function strayControlPlanePids(stateDir: string): { pid: number; name: st
 export async function stopStrayControlPlane(stateDir: string, progress: Progress): Promise<void> {
   const order = ["kube-controller-manager", "kube-apiserver", "etcd"];
   const stray = strayControlPlanePids(stateDir).sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  const errors: string[] = [];
   for (const p of stray) {
     progress(`stopping ${p.name} (pid ${p.pid}) left from an earlier run`);
-    await stopProcess(p.pid, p.name);
+    await stopProcess(p.pid, p.name).catch((err: unknown) =>
+      errors.push(`${p.name}: ${(err as Error).message}`),
+    );
   }
+  if (errors.length > 0) throw new Error(errors.join("; "));
 }

@@ -6,14 +6,14 @@
  * - stopPodRunner: SIGTERM; the runner stops every pod process with its grace period, then exits.
  * - startPodRunnerInProcess: the same runner inside this process (for tests of the runner itself).
  */
-import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { createLogger, type Logger } from "../../../core/log.js";
 import { repoRoot } from "../paths.js";
-import { loadKubeConfig, sleep } from "./kube.js";
+import { isAlive, sleep, spawnDetached, tail } from "../process.js";
+import { loadKubeConfig } from "./kube.js";
 import { PodRunner } from "./runner.js";
 
 export { PodRunner } from "./runner.js";
@@ -40,23 +40,7 @@ export interface LaunchOptions {
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.ts");
 const MARK = "pod-runner/main.ts";
 
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    if (/^\d+ \(.*\) Z/s.test(stat)) return false;
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(MARK);
-  } catch {
-    return false;
-  }
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
+const alive = (pid: number): boolean => isAlive(pid, MARK);
 
 /** Ready, and posted by the runner with this pid (a Node left Ready by an earlier runner does not count). */
 async function nodeReady(core: CoreV1Api, name: string, pid: number): Promise<boolean> {
@@ -87,39 +71,34 @@ export async function launchPodRunner(opts: LaunchOptions): Promise<PodRunnerHan
     ...(opts.imageFiles ?? []).flatMap((f) => ["--images", f]),
     ...(opts.kubeletVersion ? ["--kubelet-version", opts.kubeletVersion] : []),
   ];
-  const fd = openSync(logFile, "a");
-  let pid: number | undefined;
-  let exited: string | undefined;
-  try {
-    const child = spawn(process.execPath, args, {
-      cwd: repoRoot,
-      detached: true,
-      stdio: ["ignore", fd, fd],
-      env: opts.env ?? process.env,
-    });
-    child.on("exit", (code, signal) => (exited = `exited with ${code ?? signal}`));
-    child.on("error", (err) => (exited = `could not start: ${err.message}`));
-    child.unref();
-    pid = child.pid;
-  } finally {
-    closeSync(fd);
-  }
-  if (pid === undefined)
-    throw new Error(`could not start the pod runner (${exited ?? "no pid"}); log: ${logFile}`);
+  const proc = spawnDetached(process.execPath, args, logFile, {
+    cwd: repoRoot,
+    env: opts.env ?? process.env,
+  });
+  const pid = proc.pid;
+  const exited = (): string | undefined => {
+    try {
+      const exit = proc.exited();
+      return exit && `exited with ${exit.code ?? exit.signal}`;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
   progress(`starting pod runner (pid ${pid}), log ${logFile}`);
   const core = loadKubeConfig(opts.kubeconfig).makeApiClient(CoreV1Api);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
-    if (exited)
+    const exit = exited();
+    if (exit)
       throw new Error(
-        `the pod runner ${exited} before its node was ready; last lines of ${logFile}:\n${tail(logFile)}`,
+        `the pod runner ${exit} before its node was ready; last lines of ${logFile}:\n${tail(logFile, 15)}`,
       );
     if (await nodeReady(core, opts.nodeName, pid)) return { pid, nodeName: opts.nodeName };
     await sleep(300);
   }
   await stopPodRunner({ pid, nodeName: opts.nodeName }).catch(() => {});
   throw new Error(
-    `node ${opts.nodeName} was not Ready within ${(opts.readyTimeoutMs ?? 60_000) / 1000} s; last lines of ${logFile}:\n${tail(logFile)}`,
+    `node ${opts.nodeName} was not Ready within ${(opts.readyTimeoutMs ?? 60_000) / 1000} s; last lines of ${logFile}:\n${tail(logFile, 15)}`,
   );
 }
 

@@ -15,7 +15,8 @@ import {
 import type { Logger } from "../../../core/log.js";
 import { ContainerConfigError, expandCommand, resolveEnv, type EnvLookups, type PodFacts } from "./env.js";
 import { containerCommand, findImage, imageLookupNames, type ImageMap, type Placeholders } from "./images.js";
-import { apiStatus, describeError, sleep } from "./kube.js";
+import { sleep } from "../process.js";
+import { apiStatus, describeError } from "./kube.js";
 import { ProbeLoop } from "./probes.js";
 import { startProcess, stopProcess, type ContainerProcess } from "./process.js";
 import {

@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { StackInfo } from "../types.js";
-import { apiStatus, sleep } from "./kube.js";
+import { sleep } from "../process.js";
+import { apiStatus } from "./kube.js";
 
 export interface Clients {
   core: CoreV1Api;

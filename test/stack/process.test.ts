@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { acquireLock, freePorts, isAlive, sleep, spawnDetached, stopProcess } from "./processes.js";
+import { acquireLock, freePorts, isAlive, sleep, spawnDetached, stopProcess } from "./process.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lagscale-proc-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
