@@ -18,16 +18,10 @@ import {
   type RequestOptions,
   type WatchParams,
 } from "../../controller/kube/index.js";
-import {
-  ApiProxy,
-  applyLagscaleCrds,
-  createNamespace,
-  kubeConfigVia,
-  scaledObject,
-  sleep,
-  stackKubeConfig,
-  waitFor,
-} from "./kube-support.js";
+import { sleep } from "../stack/process.js";
+import { clients, createNamespace, stackKubeConfig } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
+import { ApiProxy, applyLagscaleCrds, kubeConfigVia, scaledObject } from "./kube-support.js";
 
 const kc = stackKubeConfig();
 const rest = new KubeRest(kc);
@@ -38,7 +32,8 @@ let nsC = "";
 
 before(async () => {
   await applyLagscaleCrds(rest);
-  for (const p of ["kube-inf-a", "kube-inf-b", "kube-inf-c"]) namespaces.push(await createNamespace(rest, p));
+  for (const p of ["kube-inf-a", "kube-inf-b", "kube-inf-c"])
+    namespaces.push(await createNamespace(clients().core, p));
   [nsA, nsB, nsC] = namespaces.map((n) => n.name) as [string, string, string];
 });
 after(async () => {

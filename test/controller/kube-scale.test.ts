@@ -17,7 +17,9 @@ import {
   type Pod,
 } from "../../controller/kube/index.js";
 import { loadStack } from "../support/stack.js";
-import { applyCrd, createNamespace, stackKubeConfig, waitFor } from "./kube-support.js";
+import { clients, createNamespace, stackKubeConfig } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
+import { applyCrd } from "./kube-support.js";
 
 const rest = new KubeRest(stackKubeConfig());
 const scale = new ScaleClient(rest);
@@ -28,7 +30,7 @@ const noPodRunner =
   loadStack().kube.kind !== "local" ? "pods run only on the local stack's pod runner" : undefined;
 
 before(async () => {
-  const created = await createNamespace(rest, "kube-scale");
+  const created = await createNamespace(clients().core, "kube-scale");
   ns = created.name;
   removeNs = created.remove;
 });

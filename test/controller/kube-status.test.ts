@@ -21,13 +21,9 @@ import {
   type RequestOptions,
 } from "../../controller/kube/index.js";
 import type { ScaledObject } from "../../core/crd/index.js";
-import {
-  applyLagscaleCrds,
-  createNamespace,
-  scaledObject,
-  stackKubeConfig,
-  waitFor,
-} from "./kube-support.js";
+import { clients, createNamespace, stackKubeConfig } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
+import { applyLagscaleCrds, scaledObject } from "./kube-support.js";
 
 const kc = stackKubeConfig();
 const rest = new KubeRest(kc);
@@ -36,7 +32,7 @@ let removeNs: () => Promise<void> = async () => undefined;
 
 before(async () => {
   await applyLagscaleCrds(rest);
-  const created = await createNamespace(rest, "kube-status");
+  const created = await createNamespace(clients().core, "kube-status");
   ns = created.name;
   removeNs = created.remove;
 });

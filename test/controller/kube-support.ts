@@ -1,7 +1,7 @@
 /**
- * Helpers for test/controller/kube-*.test.ts: the stack's API server through controller/kube, a namespace per
- * test file, lagscale's CRDs applied from the chart, polling, and a TCP proxy in front of the API server that
- * can drop its connections or refuse new ones (a network failure the informer has to survive).
+ * Helpers for test/controller/kube-*.test.ts (the rest is in test/support/kube.ts): lagscale's CRDs applied
+ * from the chart, and a TCP proxy in front of the API server that can drop its connections or refuse new ones
+ * (a network failure the informer has to survive).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
@@ -10,15 +10,9 @@ import { fileURLToPath } from "node:url";
 import { KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { isAlreadyExists, isConflict, isNotFound, KubeRest } from "../../controller/kube/index.js";
-import { loadStack } from "../support/stack.js";
+import { waitFor } from "../support/wait.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-export function stackKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(loadStack().kubeconfig);
-  return kc;
-}
 
 /** The same credentials, pointed at another server URL (e.g. a proxy in front of the API server). */
 export function kubeConfigVia(kc: KubeConfig, server: string): KubeConfig {
@@ -27,54 +21,6 @@ export function kubeConfigVia(kc: KubeConfig, server: string): KubeConfig {
   const current = copy.getCurrentCluster()!;
   copy.clusters = copy.clusters.map((c) => (c.name === current.name ? { ...c, server } : c));
   return copy;
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value other than undefined; the error names `what` and the last failure. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = "";
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${ms / 1000} s waiting for ${what}${last ? ` (${last})` : ""}`);
-    await sleep(100);
-  }
-}
-
-/** A fresh namespace whose default ServiceAccount exists; `remove` deletes it (without waiting). */
-export async function createNamespace(
-  rest: KubeRest,
-  prefix: string,
-): Promise<{ name: string; remove: () => Promise<void> }> {
-  const name = `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-  await rest.post("/api/v1/namespaces", { metadata: { name, labels: { "lagscale.dev/test": prefix } } });
-  await waitFor(`ServiceAccount default in ${name}`, async () => {
-    try {
-      return await rest.get(`/api/v1/namespaces/${name}/serviceaccounts/default`);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  });
-  return {
-    name,
-    remove: () =>
-      rest.delete(`/api/v1/namespaces/${name}`).then(
-        () => undefined,
-        () => undefined,
-      ),
-  };
 }
 
 interface Crd {

@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test, type TestContext } from "node:test";
 import { loadStack } from "../support/stack.js";
-import { Candidate, kube, readLease, sleep, testNamespace, type Timings } from "./leader-support.js";
+import { sleep } from "../stack/process.js";
+import { createNamespace } from "../support/kube.js";
+import { Candidate, kube, readLease, type Timings } from "./leader-support.js";
 
 const JITTER = 1.2;
 /** Extra time for process start-up, API latency and a loaded machine. */
@@ -74,7 +76,7 @@ async function assertOneLeader(
 async function start(t: TestContext, timings: Timings, prefix: string) {
   const stack = loadStack();
   const { leases, core } = kube(stack);
-  const ns = await testNamespace(core, prefix);
+  const ns = await createNamespace(core, prefix);
   t.after(ns.remove);
   const logDir = mkdtempSync(path.join(tmpdir(), `lagscale-${prefix}-`));
   t.diagnostic(`candidate logs in ${logDir}`);

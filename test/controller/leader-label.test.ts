@@ -17,7 +17,8 @@ import {
 import { createLogger } from "../../core/log.js";
 import { LeaderElector } from "../../controller/leader/elector.js";
 import { LEADER_LABEL, labelLeaderPod, peerSelectorFor } from "../../controller/leader/pod-label.js";
-import { clients, createNamespace, podRunnerMissing, waitFor } from "../stack/pod-runner/testing.js";
+import { clients, createNamespace, podRunnerMissing } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
 import { loadStack } from "../support/stack.js";
 
 const silent = createLogger("leader-test", "silent");
@@ -52,11 +53,15 @@ test("the leader's pod alone carries lagscale.io/leader=true; the label follows 
     },
   };
   await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment });
-  const [pod1, pod2] = await waitFor("the Deployment's 2 pods", async () => {
-    const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: "app=ctl" });
-    const names = pods.items.map((p) => p.metadata!.name!).sort();
-    return names.length === 2 ? names : undefined;
-  });
+  const [pod1, pod2] = await waitFor(
+    "the Deployment's 2 pods",
+    async () => {
+      const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: "app=ctl" });
+      const names = pods.items.map((p) => p.metadata!.name!).sort();
+      return names.length === 2 ? names : undefined;
+    },
+    60_000,
+  );
   assert.ok(pod1 && pod2);
   const own = await core.readNamespacedPod({ name: pod1, namespace: ns.name });
   assert.equal(peerSelectorFor(own), "app=ctl,app.kubernetes.io/name=lagscale", "pod-template-hash left out");
@@ -107,17 +112,23 @@ test("the leader's pod alone carries lagscale.io/leader=true; the label follows 
   // A leader that died without cleaning up left its label on pod2.
   await setLabel(pod2, "true");
   const a = replica(pod1);
-  await waitFor("pod1 labelled and pod2's stale label removed", async () => {
-    const now = await labelled();
-    return now.length === 1 && now[0] === pod1 ? now : undefined;
-  });
+  await waitFor(
+    "pod1 labelled and pod2's stale label removed",
+    async () => {
+      const now = await labelled();
+      return now.length === 1 && now[0] === pod1 ? now : undefined;
+    },
+    60_000,
+  );
   assert.equal(a.elector.isLeader(), true);
 
   // pod2's container restarted with the label of an earlier run: its replica clears it on seeing the leader.
   await setLabel(pod2, "true");
   const b = replica(pod2);
-  await waitFor("replica b to see a as the leader", async () =>
-    b.elector.getLeader() === a.identity ? true : undefined,
+  await waitFor(
+    "replica b to see a as the leader",
+    async () => (b.elector.getLeader() === a.identity ? true : undefined),
+    60_000,
   );
   await b.label.settled();
   assert.deepEqual(await labelled(), [pod1]);

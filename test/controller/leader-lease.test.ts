@@ -17,7 +17,8 @@ import {
 } from "../../controller/leader/lease-lock.js";
 import type { LeaderRecord } from "../../controller/leader/decide.js";
 import { loadStack } from "../support/stack.js";
-import { kube, readLease, testNamespace } from "./leader-support.js";
+import { createNamespace } from "../support/kube.js";
+import { kube, readLease } from "./leader-support.js";
 
 const silent = createLogger("leader-test", "silent");
 
@@ -68,7 +69,7 @@ function intruderSpec(): NonNullable<V1Lease["spec"]> {
 async function setup(prefix: string) {
   const stack = loadStack();
   const { leases, core } = kube(stack);
-  const ns = await testNamespace(core, prefix);
+  const ns = await createNamespace(core, prefix);
   const lease = "lagscale-leader";
   const lock = new InterferingLock(new LeaseLock(leases, ns.name, lease));
   const elector = new LeaderElector({

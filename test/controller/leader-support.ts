@@ -4,8 +4,9 @@ import { createWriteStream } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Lease } from "@kubernetes/client-node";
+import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
 import type { StackInfo } from "../stack/types.js";
+import { stackKubeConfig } from "../support/kube.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURE = path.join(root, "test/controller/fixtures/elector-proc.ts");
@@ -104,8 +105,7 @@ export class Candidate {
 }
 
 export function kube(stack: StackInfo): { kc: KubeConfig; leases: CoordinationV1Api; core: CoreV1Api } {
-  const kc = new KubeConfig();
-  kc.loadFromFile(stack.kubeconfig);
+  const kc = stackKubeConfig(stack);
   return { kc, leases: kc.makeApiClient(CoordinationV1Api), core: kc.makeApiClient(CoreV1Api) };
 }
 
@@ -122,22 +122,3 @@ export async function readLease(
     throw err;
   }
 }
-
-/** A namespace for one test, deleted by the returned function. */
-export async function testNamespace(
-  core: CoreV1Api,
-  prefix: string,
-): Promise<{ name: string; remove: () => Promise<void> }> {
-  const name = `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-  await core.createNamespace({ body: { metadata: { name, labels: { "lagscale.dev/test": prefix } } } });
-  return {
-    name,
-    remove: () =>
-      core.deleteNamespace({ name }).then(
-        () => undefined,
-        () => undefined,
-      ),
-  };
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

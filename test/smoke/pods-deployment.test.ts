@@ -10,13 +10,9 @@ import net from "node:net";
 import path from "node:path";
 import { test } from "node:test";
 import type { V1Deployment } from "@kubernetes/client-node";
-import {
-  clients,
-  createNamespace,
-  podRunnerMissing,
-  processExists,
-  waitFor,
-} from "../stack/pod-runner/testing.js";
+import { isAlive } from "../stack/process.js";
+import { clients, createNamespace, podRunnerMissing } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
 import { loadStack } from "../support/stack.js";
 
 const PORT = 8080;
@@ -86,10 +82,14 @@ test("a 2-replica Deployment runs real processes on their own pod IPs; scaled to
     },
   };
   await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment });
-  await waitFor("2 available replicas", async () => {
-    const d = await apps.readNamespacedDeployment({ name: "echo", namespace: ns.name });
-    return d.status?.availableReplicas === 2 ? d : undefined;
-  });
+  await waitFor(
+    "2 available replicas",
+    async () => {
+      const d = await apps.readNamespacedDeployment({ name: "echo", namespace: ns.name });
+      return d.status?.availableReplicas === 2 ? d : undefined;
+    },
+    60_000,
+  );
 
   const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: "app=echo" })).items;
   assert.equal(pods.length, 2);
@@ -111,7 +111,7 @@ test("a 2-replica Deployment runs real processes on their own pod IPs; scaled to
       "service-account folder mounted",
     );
     assert.ok(info.kubernetesServiceHost, "KUBERNETES_SERVICE_HOST set");
-    assert.ok(processExists(info.pid));
+    assert.ok(isAlive(info.pid));
     assert.equal(pod.status?.containerStatuses?.[0]?.ready, true);
     infos.push(info);
   }
@@ -122,14 +122,18 @@ test("a 2-replica Deployment runs real processes on their own pod IPs; scaled to
     namespace: ns.name,
     body: [{ op: "replace", path: "/spec/replicas", value: 0 }],
   });
-  await waitFor("the pods to be deleted", async () => {
-    const left = await core.listNamespacedPod({ namespace: ns.name, labelSelector: "app=echo" });
-    return left.items.length === 0 ? true : undefined;
-  });
+  await waitFor(
+    "the pods to be deleted",
+    async () => {
+      const left = await core.listNamespacedPod({ namespace: ns.name, labelSelector: "app=echo" });
+      return left.items.length === 0 ? true : undefined;
+    },
+    60_000,
+  );
   for (const info of infos) {
     await waitFor(
       `process ${info.pid} of ${info.name} to be gone`,
-      async () => (processExists(info.pid) ? undefined : true),
+      async () => (isAlive(info.pid) ? undefined : true),
       10_000,
     );
     assert.equal(await portOpen(info.ip), false, `${info.ip}:${PORT} is closed`);

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { BatchV1Api, V1Job } from "@kubernetes/client-node";
-import { clients, createNamespace, podRunnerMissing, waitFor } from "../stack/pod-runner/testing.js";
+import { clients, createNamespace, podRunnerMissing } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
 import { loadStack } from "../support/stack.js";
 
 function exitJob(name: string, namespace: string, code: number, backoffLimit: number): V1Job {

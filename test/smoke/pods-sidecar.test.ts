@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { clients, createNamespace, podRunnerMissing, waitFor } from "../stack/pod-runner/testing.js";
+import { clients, createNamespace, podRunnerMissing } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
 import { loadStack } from "../support/stack.js";
 
 const exitAfter = (ms: number, code: number | "forever") => [
