@@ -6,19 +6,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GROUP_TIMINGS } from "../../demo-apps/consumer/src/consumer.js";
+import { createTopic, uniqueName } from "../stack/kafka/client.js";
+import { waitFor } from "../support/wait.js";
 import {
   bootstrapServers,
   committed,
   connectedAdmin,
-  createTopic,
   describeGroup,
   endOffsets,
   startApp,
   startProducer,
   sum,
   testKafka,
-  uniqueName,
-  waitFor,
 } from "./support.js";
 
 const MESSAGE_LINE = /^message at topic\/partition\/offset (\S+)\/(\d+)\/(\d+): (Key-\d+) = (.+)$/;

@@ -7,19 +7,18 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { createTopic, uniqueName } from "../stack/kafka/client.js";
+import { waitFor } from "../support/wait.js";
 import {
   bootstrapServers,
   buildGoMember,
   committed,
   connectedAdmin,
-  createTopic,
   describeGroup,
   startApp,
   startProcess,
   sum,
   testKafka,
-  uniqueName,
-  waitFor,
   type MemberView,
   type RunningApp,
 } from "./support.js";

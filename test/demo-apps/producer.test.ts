@@ -5,16 +5,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { RequestLogEntry } from "../../demo-apps/producer/src/request-log.js";
-import {
-  bootstrapServers,
-  connectedAdmin,
-  createTopic,
-  endOffsets,
-  startProducer,
-  sum,
-  uniqueName,
-  waitFor,
-} from "./support.js";
+import { createTopic, uniqueName } from "../stack/kafka/client.js";
+import { waitFor } from "../support/wait.js";
+import { bootstrapServers, connectedAdmin, endOffsets, startProducer, sum } from "./support.js";
 
 async function get(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url);

@@ -5,17 +5,12 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AssignerProtocol, Kafka, logLevel, type Admin } from "kafkajs";
 import { loadStack } from "../support/stack.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
 
 export function bootstrapServers(): string[] {
   return loadStack().bootstrapServers;
@@ -29,14 +24,6 @@ export async function connectedAdmin(): Promise<Admin> {
   const admin = testKafka("demo-apps-test-admin").admin();
   await admin.connect();
   return admin;
-}
-
-/** Auto-creation is off on the stack's broker: every test makes its own topic. */
-export async function createTopic(admin: Admin, topic: string, numPartitions = 5): Promise<void> {
-  await admin.createTopics({
-    topics: [{ topic, numPartitions, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
 }
 
 /** End offset per partition. */
@@ -81,29 +68,6 @@ export async function describeGroup(
             ),
     })),
   };
-}
-
-/** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`,
-  );
 }
 
 export interface RunningApp {
