@@ -26,7 +26,14 @@ export interface EvaluationLoopsOptions {
 
 interface Loop {
   intervalMs: number;
-  timer: NodeJS.Timeout | undefined;
+  /** The time slot the loop waits for. */
+  at: number | undefined;
+}
+
+/** One timer per distinct due time: every loop due at that time falls due in the same tick. */
+interface Slot {
+  timer: NodeJS.Timeout;
+  keys: Set<string>;
 }
 
 /** The next multiple of `intervalMs` strictly after `now`. */
@@ -36,6 +43,7 @@ export function nextAlignedTime(now: number, intervalMs: number): number {
 
 export class EvaluationLoops {
   private readonly loops = new Map<string, Loop>();
+  private readonly slots = new Map<number, Slot>();
   private readonly due = new Map<string, DueKey>();
   private readonly running = new Map<string, Promise<void>>();
   private flushScheduled = false;
@@ -61,8 +69,8 @@ export class EvaluationLoops {
     const interval = Math.max(1, Math.round(intervalMs));
     const existing = this.loops.get(key);
     if (existing && existing.intervalMs === interval) return false;
-    if (existing?.timer) clearTimeout(existing.timer);
-    const loop: Loop = { intervalMs: interval, timer: undefined };
+    if (existing) this.unslot(key, existing);
+    const loop: Loop = { intervalMs: interval, at: undefined };
     this.loops.set(key, loop);
     this.arm(key, loop);
     return existing === undefined;
@@ -78,7 +86,7 @@ export class EvaluationLoops {
   /** Stops the key's loop and waits for its running evaluation. */
   async remove(key: string): Promise<void> {
     const loop = this.loops.get(key);
-    if (loop?.timer) clearTimeout(loop.timer);
+    if (loop) this.unslot(key, loop);
     this.loops.delete(key);
     this.due.delete(key);
     await this.running.get(key);
@@ -87,23 +95,53 @@ export class EvaluationLoops {
   /** Stops every loop and waits for the running evaluations. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const loop of this.loops.values()) if (loop.timer) clearTimeout(loop.timer);
+    for (const slot of this.slots.values()) clearTimeout(slot.timer);
+    this.slots.clear();
     this.loops.clear();
     this.due.clear();
     await Promise.all([...this.running.values()]);
   }
 
-  private arm(key: string, loop: Loop): void {
+  /** Waits for the next multiple of the interval after now (and after `floor`: a timer may fire a little early). */
+  private arm(key: string, loop: Loop, floor = 0): void {
     const now = this.now();
-    const at = nextAlignedTime(now, loop.intervalMs);
-    loop.timer = setTimeout(() => {
-      loop.timer = undefined;
-      if (this.loops.get(key) !== loop || this.stopped) return;
+    const at = nextAlignedTime(Math.max(now, floor), loop.intervalMs);
+    loop.at = at;
+    let slot = this.slots.get(at);
+    if (!slot) {
+      const keys = new Set<string>();
+      slot = { keys, timer: setTimeout(() => this.fire(at), Math.max(0, at - now)) };
+      this.slots.set(at, slot);
+    }
+    slot.keys.add(key);
+  }
+
+  private unslot(key: string, loop: Loop): void {
+    const at = loop.at;
+    if (at === undefined) return;
+    loop.at = undefined;
+    const slot = this.slots.get(at);
+    if (!slot) return;
+    slot.keys.delete(key);
+    if (slot.keys.size === 0) {
+      clearTimeout(slot.timer);
+      this.slots.delete(at);
+    }
+  }
+
+  private fire(at: number): void {
+    const slot = this.slots.get(at);
+    this.slots.delete(at);
+    if (!slot || this.stopped) return;
+    for (const key of slot.keys) {
+      const loop = this.loops.get(key);
+      if (!loop || loop.at !== at) continue;
+      loop.at = undefined;
       const pending = this.due.get(key);
       if (!pending || pending.expectedAt > at) this.due.set(key, { key, expectedAt: at, cause: "poll" });
-      this.arm(key, loop);
-      this.scheduleFlush();
-    }, at - now);
+      this.arm(key, loop, at);
+    }
+    this.scheduleFlush();
   }
 
   private scheduleFlush(): void {

@@ -27,6 +27,7 @@ import {
   sleep,
   sleeperDeployment,
   startController,
+  waitFor,
   waitForReplicas,
   withAdmin,
 } from "../support/controller.js";
@@ -132,17 +133,27 @@ test("min/max clamps, idle replicas and initialCooldownPeriod", { concurrency: t
         await waitForReplicas(rest, ns.name, "idle", 0, 30_000);
         await produce(k, topic, 35); // 35 / 10 asks for 4
         await waitForReplicas(rest, ns.name, "idle", 4, 30_000);
-        const events = await eventsFor(rest, ns.name, "ScaledObject", "idle");
-        const messages = events.map((e) => `${e.reason}: ${e.message}`);
-        const deactivated = messages.findIndex((m) => /^KEDAScaleTargetDeactivated: .* from 3 to 0$/.test(m));
-        const activated = messages.findIndex((m) =>
-          /^KEDAScaleTargetActivated: .* from 0 to 2, triggered by/.test(m),
-        );
-        const rescaled = messages.findIndex((m) => /^SuccessfulRescale: New size: 4;/.test(m));
-        assert.ok(
-          deactivated >= 0 && activated > deactivated && rescaled > activated,
-          `3 → 0 (idle), 0 → 2 (min), 2 → 4: ${messages.join(" | ")}`,
-        );
+        // Events are written asynchronously: wait for the story rather than read it once.
+        let messages: string[] = [];
+        const inOrder = () => {
+          const deactivated = messages.findIndex((m) =>
+            /^KEDAScaleTargetDeactivated: .* from 3 to 0$/.test(m),
+          );
+          const activated = messages.findIndex((m) =>
+            /^KEDAScaleTargetActivated: .* from 0 to 2, triggered by/.test(m),
+          );
+          const rescaled = messages.findIndex((m) => /^SuccessfulRescale: New size: 4;/.test(m));
+          return deactivated >= 0 && activated > deactivated && rescaled > activated;
+        };
+        try {
+          await waitFor("the events 3 → 0 (idle), 0 → 2 (min), 2 → 4", async () => {
+            const events = await eventsFor(rest, ns.name, "ScaledObject", "idle");
+            messages = events.map((e) => `${e.reason}: ${e.message}`);
+            return inOrder() ? true : undefined;
+          });
+        } catch (err) {
+          assert.fail(`${(err as Error).message}: ${messages.join(" | ")}`);
+        }
       },
     ),
 

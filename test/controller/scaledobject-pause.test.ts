@@ -119,7 +119,11 @@ test(
         "restoreToOriginalReplicaCount puts the target back when the ScaledObject is deleted",
         async () => {
           await setup("restore", 2, { advanced: { restoreToOriginalReplicaCount: true } });
-          assert.equal((await getScaledObject(rest, ns.name, "restore"))?.status?.originalReplicaCount, 2);
+          // the status is written just after the /scale write
+          const original = await waitFor("status.originalReplicaCount", async () => {
+            return (await getScaledObject(rest, ns.name, "restore"))?.status?.originalReplicaCount;
+          });
+          assert.equal(original, 2);
           await deleteScaledObject(rest, ns.name, "restore");
           await waitFor("the ScaledObject to be gone", async () =>
             (await getScaledObject(rest, ns.name, "restore")) === undefined ? true : undefined,
