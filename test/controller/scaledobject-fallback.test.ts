@@ -128,8 +128,11 @@ test("fallback: Kafka stopped → fallback.replicas after failureThreshold, neve
   await stopKafka(broker);
   await waitForReplicas(rest, ns.name, "with-fallback", 3, 90_000);
   const fallbackAfter = (Date.now() - stoppedAt) / 1000;
-  const inFallback = await getScaledObject(rest, ns.name, "with-fallback");
-  assert.equal(condition(inFallback, "Fallback"), "True");
+  // the status is written just after the /scale write
+  const inFallback = await waitFor("Fallback=True", async () => {
+    const so = await getScaledObject(rest, ns.name, "with-fallback");
+    return condition(so, "Fallback") === "True" ? so : undefined;
+  });
   const health = Object.values(inFallback?.status?.health ?? {})[0];
   assert.equal(health?.status, "Failing");
   assert.ok((health?.numberOfFailures ?? 0) > 2, `failures beyond the threshold: ${JSON.stringify(health)}`);

@@ -109,8 +109,12 @@ test("SASL/SCRAM via a TriggerAuthentication and a Secret", async (t) => {
   }
 
   await waitForReplicas(rest, ns.name, "scram", 3, 30_000);
-  const so = await getScaledObject(rest, ns.name, "scram");
-  assert.equal(so?.status?.currentLag, 25);
+  // the status is written just after the /scale write
+  const so = await waitFor("status.currentLag", async () => {
+    const x = await getScaledObject(rest, ns.name, "scram");
+    return x?.status?.currentReplicas === 3 ? x : undefined;
+  });
+  assert.equal(so.status?.currentLag, 25);
   assert.equal(condition(so, "Ready"), "True");
   const table = await kubectl(stack, ["get", "scaledobjects", "-n", ns.name, "scram"]);
   assert.match(
