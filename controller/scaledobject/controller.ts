@@ -443,7 +443,16 @@ export class ScaledObjectController {
         outcome = kafkaOutcome(t, result, st.memory.get(t.metricName));
         if (outcome.memory) st.memory.set(t.metricName, outcome.memory);
         if (outcome.lag !== undefined) lagSum = (lagSum ?? 0) + outcome.lag;
-        if (outcome.inactiveReason) log.info({ trigger: t.metricName }, outcome.inactiveReason);
+        if (outcome.inactiveReason) {
+          // D3: say why the trigger is inactive where people look, not only in the log.
+          log.info({ trigger: t.metricName }, outcome.inactiveReason);
+          kube.events.event(
+            so,
+            "Normal",
+            EventReason.KEDAScalerInfo,
+            `${t.metricName}: ${outcome.inactiveReason}`,
+          );
+        }
       } else {
         outcome = cronOutcome(t, new Date(this.now()));
       }
