@@ -34,6 +34,7 @@ interface MetaCase {
     limitToPartitionsWithLag: boolean;
     ensureEvenDistributionOfPartitions: boolean;
     fullMetadata: boolean;
+    scaleToZeroOnInvalidOffset?: boolean;
     lagThreshold?: number;
   };
 }
@@ -50,6 +51,7 @@ const ok = (over: Partial<NonNullable<MetaCase["expect"]>> = {}): MetaCase["expe
   limitToPartitionsWithLag: false,
   ensureEvenDistributionOfPartitions: false,
   fullMetadata: true,
+  scaleToZeroOnInvalidOffset: false,
   ...over,
 });
 const noTopic = { topic: undefined };
@@ -183,6 +185,24 @@ const metadataCases: MetaCase[] = [
   },
   { name: "failure, fullMetadata false without topic", metadata: { ...B, fullMetadata: "false" } },
   { name: "failure, fullMetadata malformed", metadata: { ...BT, fullMetadata: "notabool" } },
+  // lagscale's own cases beyond KEDA's dataset.
+  {
+    name: "failure, activationLagThreshold is negative",
+    metadata: { ...BT, lagThreshold: "10", activationLagThreshold: "-1" },
+  },
+  {
+    name: "success, scaleToZeroOnInvalidOffset is true",
+    metadata: { ...BT, scaleToZeroOnInvalidOffset: "true" },
+    expect: ok({ scaleToZeroOnInvalidOffset: true }),
+  },
+  {
+    name: "failure, scaleToZeroOnInvalidOffset is malformed",
+    metadata: { ...BT, scaleToZeroOnInvalidOffset: "yes" },
+  },
+  {
+    name: "failure, topic must be specified when ensureEvenDistributionOfPartitions is true",
+    metadata: { ...B, ensureEvenDistributionOfPartitions: "true" },
+  },
 ];
 
 // KEDA runs each row twice: with SASL plaintext credentials in the TriggerAuthentication, and with none.
@@ -209,6 +229,7 @@ for (const c of metadataCases) {
       assert.equal(m.allowIdleConsumers, c.expect.allowIdleConsumers);
       assert.equal(m.excludePersistentLag, c.expect.excludePersistentLag);
       assert.equal(m.limitToPartitionsWithLag, c.expect.limitToPartitionsWithLag);
+      assert.equal(m.scaleToZeroOnInvalidOffset, c.expect.scaleToZeroOnInvalidOffset);
       assert.equal(m.ensureEvenDistributionOfPartitions, c.expect.ensureEvenDistributionOfPartitions);
       assert.equal(m.fullMetadata, c.expect.fullMetadata);
       assert.equal(m.lagThreshold, c.expect.lagThreshold ?? 10);
