@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { podRunnerMissing } from "../stack/pod-runner/testing.js";
+import { sleep } from "../stack/process.js";
 import {
   commitAtEnd,
   createDeployment,
@@ -24,14 +24,14 @@ import {
   produce,
   sampleReplicas,
   scaledObject,
-  sleep,
   sleeperDeployment,
   startController,
-  waitFor,
   waitForReplicas,
   withAdmin,
 } from "../support/controller.js";
 import { loadStack } from "../support/stack.js";
+import { podRunnerMissing } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
 
 test("min/max clamps, idle replicas and initialCooldownPeriod", { concurrency: true }, async (t) => {
   const stack = loadStack();
@@ -40,7 +40,7 @@ test("min/max clamps, idle replicas and initialCooldownPeriod", { concurrency: t
   const rest = kubeRest(stack);
   t.after(() => rest.close());
   await installCrds(stack);
-  const ns = await createNamespace(rest, "so-bounds");
+  const ns = await createNamespace(stack, "so-bounds");
   t.after(ns.remove);
   const k = kafka(stack.bootstrapServers);
   const controller = await startController({ stack, name: `bounds-${ns.name}`, watchNamespaces: [ns.name] });
@@ -146,11 +146,15 @@ test("min/max clamps, idle replicas and initialCooldownPeriod", { concurrency: t
           return deactivated >= 0 && activated > deactivated && rescaled > activated;
         };
         try {
-          await waitFor("the events 3 → 0 (idle), 0 → 2 (min), 2 → 4", async () => {
-            const events = await eventsFor(rest, ns.name, "ScaledObject", "idle");
-            messages = events.map((e) => `${e.reason}: ${e.message}`);
-            return inOrder() ? true : undefined;
-          });
+          await waitFor(
+            "the events 3 → 0 (idle), 0 → 2 (min), 2 → 4",
+            async () => {
+              const events = await eventsFor(rest, ns.name, "ScaledObject", "idle");
+              messages = events.map((e) => `${e.reason}: ${e.message}`);
+              return inOrder() ? true : undefined;
+            },
+            60_000,
+          );
         } catch (err) {
           assert.fail(`${(err as Error).message}: ${messages.join(" | ")}`);
         }

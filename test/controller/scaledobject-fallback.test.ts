@@ -18,7 +18,7 @@ import {
   stopKafka,
 } from "../stack/kafka/index.js";
 import { cacheDir } from "../stack/paths.js";
-import { podRunnerMissing } from "../stack/pod-runner/testing.js";
+import { sleep } from "../stack/process.js";
 import type { KafkaInfo } from "../stack/types.js";
 import {
   condition,
@@ -36,11 +36,12 @@ import {
   scaledObject,
   sleeperDeployment,
   startController,
-  waitFor,
   waitForReplicas,
   withAdmin,
 } from "../support/controller.js";
 import { loadStack } from "../support/stack.js";
+import { podRunnerMissing } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
 
 test("fallback: Kafka stopped → fallback.replicas after failureThreshold, never 0; recovery when it returns", async (t) => {
   const stack = loadStack();
@@ -63,7 +64,7 @@ test("fallback: Kafka stopped → fallback.replicas after failureThreshold, neve
     await destroyKafka(broker);
     rmSync(dir, { recursive: true, force: true });
   });
-  const ns = await createNamespace(rest, "so-fallback");
+  const ns = await createNamespace(stack, "so-fallback");
   t.after(ns.remove);
   const brokers = broker.bootstrapServers;
   const k = kafka(brokers);
@@ -110,13 +111,17 @@ test("fallback: Kafka stopped → fallback.replicas after failureThreshold, neve
       triggers: [trigger(`g-without-${ns.name}`)],
     }),
   );
-  await waitFor("both ScaledObjects Ready and Active", async () => {
-    for (const name of ["with-fallback", "without"]) {
-      const so = await getScaledObject(rest, ns.name, name);
-      if (condition(so, "Ready") !== "True" || condition(so, "Active") !== "True") return undefined;
-    }
-    return true;
-  });
+  await waitFor(
+    "both ScaledObjects Ready and Active",
+    async () => {
+      for (const name of ["with-fallback", "without"]) {
+        const so = await getScaledObject(rest, ns.name, name);
+        if (condition(so, "Ready") !== "True" || condition(so, "Active") !== "True") return undefined;
+      }
+      return true;
+    },
+    60_000,
+  );
   const withSamples = sampleReplicas(rest, ns.name, "with-fallback");
   const withoutSamples = sampleReplicas(rest, ns.name, "without");
   t.after(() => {
@@ -129,20 +134,28 @@ test("fallback: Kafka stopped → fallback.replicas after failureThreshold, neve
   await waitForReplicas(rest, ns.name, "with-fallback", 3, 90_000);
   const fallbackAfter = (Date.now() - stoppedAt) / 1000;
   // the status is written just after the /scale write
-  const inFallback = await waitFor("Fallback=True", async () => {
-    const so = await getScaledObject(rest, ns.name, "with-fallback");
-    return condition(so, "Fallback") === "True" ? so : undefined;
-  });
+  const inFallback = await waitFor(
+    "Fallback=True",
+    async () => {
+      const so = await getScaledObject(rest, ns.name, "with-fallback");
+      return condition(so, "Fallback") === "True" ? so : undefined;
+    },
+    60_000,
+  );
   const health = Object.values(inFallback?.status?.health ?? {})[0];
   assert.equal(health?.status, "Failing");
   assert.ok((health?.numberOfFailures ?? 0) > 2, `failures beyond the threshold: ${JSON.stringify(health)}`);
-  const without = await waitFor("Ready=False TriggerError without fallback", async () => {
-    const so = await getScaledObject(rest, ns.name, "without");
-    const ready = so?.status?.conditions?.find((c) => c.type === "Ready");
-    return ready?.status === "False" && ready.reason === "TriggerError" ? so : undefined;
-  });
+  const without = await waitFor(
+    "Ready=False TriggerError without fallback",
+    async () => {
+      const so = await getScaledObject(rest, ns.name, "without");
+      const ready = so?.status?.conditions?.find((c) => c.type === "Ready");
+      return ready?.status === "False" && ready.reason === "TriggerError" ? so : undefined;
+    },
+    60_000,
+  );
   assert.equal(condition(without, "Fallback"), "False");
-  await new Promise((r) => setTimeout(r, 6_000)); // three more failed polls
+  await sleep(6_000); // three more failed polls
   const outage = [...withSamples.values];
   const outageWithout = [...withoutSamples.values];
 
@@ -158,8 +171,11 @@ test("fallback: Kafka stopped → fallback.replicas after failureThreshold, neve
   );
   await waitForReplicas(rest, ns.name, "with-fallback", 1, 60_000); // lag 5 asks for 1 again
   const recoveredAfter = (Date.now() - restartedAt) / 1000;
-  await waitFor("Ready=True again without fallback", async () =>
-    condition(await getScaledObject(rest, ns.name, "without"), "Ready") === "True" ? true : undefined,
+  await waitFor(
+    "Ready=True again without fallback",
+    async () =>
+      condition(await getScaledObject(rest, ns.name, "without"), "Ready") === "True" ? true : undefined,
+    60_000,
   );
 
   assert.ok(outage.length > 10 && outage.every((n) => n > 0), `never 0 with fallback: ${outage.join(",")}`);

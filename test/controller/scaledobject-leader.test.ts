@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { podRunnerMissing } from "../stack/pod-runner/testing.js";
+import { sleep } from "../stack/process.js";
 import {
   commitAtEnd,
   createDeployment,
@@ -22,7 +22,6 @@ import {
   produce,
   sampleReplicas,
   scaledObject,
-  sleep,
   sleeperDeployment,
   startController,
   waitForReplicas,
@@ -31,6 +30,7 @@ import {
   type LogLine,
 } from "../support/controller.js";
 import { loadStack } from "../support/stack.js";
+import { podRunnerMissing } from "../support/kube.js";
 
 const LEASE_S = 4;
 const RETRY_S = 1;
@@ -45,7 +45,7 @@ test("two controllers: one evaluates; SIGKILL the leader and the other takes ove
   const rest = kubeRest(stack);
   t.after(() => rest.close());
   await installCrds(stack);
-  const ns = await createNamespace(rest, "so-leader");
+  const ns = await createNamespace(stack, "so-leader");
   t.after(ns.remove);
   const k = kafka(stack.bootstrapServers);
   const topic = `leader-${ns.name}`;

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { podRunnerMissing } from "../stack/pod-runner/testing.js";
 import {
   condition,
   createDeployment,
@@ -20,9 +19,10 @@ import {
   scaledObject,
   sleeperDeployment,
   startController,
-  waitFor,
 } from "../support/controller.js";
 import { loadStack } from "../support/stack.js";
+import { podRunnerMissing } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
 
 test("D3: no topic and a group that never committed: lag 0, inactive, and an event says why", async (t) => {
   const stack = loadStack();
@@ -31,7 +31,7 @@ test("D3: no topic and a group that never committed: lag 0, inactive, and an eve
   const rest = kubeRest(stack);
   t.after(() => rest.close());
   await installCrds(stack);
-  const ns = await createNamespace(rest, "so-notopic");
+  const ns = await createNamespace(stack, "so-notopic");
   t.after(ns.remove);
   const group = `g-never-committed-${ns.name}`;
 
@@ -50,15 +50,23 @@ test("D3: no topic and a group that never committed: lag 0, inactive, and an eve
     }),
   );
 
-  const info = await waitFor("the KEDAScalerInfo event for D3", async () => {
-    const events = await eventsFor(rest, ns.name, "ScaledObject", "notopic");
-    return events.find((e) => e.reason === "KEDAScalerInfo" && /no committed offsets/.test(e.message));
-  });
+  const info = await waitFor(
+    "the KEDAScalerInfo event for D3",
+    async () => {
+      const events = await eventsFor(rest, ns.name, "ScaledObject", "notopic");
+      return events.find((e) => e.reason === "KEDAScalerInfo" && /no committed offsets/.test(e.message));
+    },
+    60_000,
+  );
   assert.match(info.message, new RegExp(`consumer group '${group}'`));
-  const so = await waitFor("status with the lag", async () => {
-    const x = await getScaledObject(rest, ns.name, "notopic");
-    return x?.status?.currentLag !== undefined ? x : undefined;
-  });
+  const so = await waitFor(
+    "status with the lag",
+    async () => {
+      const x = await getScaledObject(rest, ns.name, "notopic");
+      return x?.status?.currentLag !== undefined ? x : undefined;
+    },
+    60_000,
+  );
   assert.equal(so.status?.currentLag, 0);
   assert.equal(condition(so, "Active"), "False");
   assert.equal(condition(so, "Ready"), "True", "no topics is not an error");

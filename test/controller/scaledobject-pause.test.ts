@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { podRunnerMissing } from "../stack/pod-runner/testing.js";
+import { sleep } from "../stack/process.js";
 import {
   commitAtEnd,
   condition,
@@ -28,14 +28,14 @@ import {
   produce,
   scaledObject,
   setDeploymentReplicas,
-  sleep,
   sleeperDeployment,
   startController,
-  waitFor,
   waitForReplicas,
   withAdmin,
 } from "../support/controller.js";
 import { loadStack } from "../support/stack.js";
+import { podRunnerMissing } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
 
 test(
   "pause, paused-replicas, unpause; restoreToOriginalReplicaCount on delete",
@@ -47,7 +47,7 @@ test(
     const rest = kubeRest(stack);
     t.after(() => rest.close());
     await installCrds(stack);
-    const ns = await createNamespace(rest, "so-pause");
+    const ns = await createNamespace(stack, "so-pause");
     t.after(ns.remove);
     const k = kafka(stack.bootstrapServers);
     const controller = await startController({ stack, name: `pause-${ns.name}`, watchNamespaces: [ns.name] });
@@ -84,8 +84,11 @@ test(
       t.test("paused freezes, paused-replicas sets and holds, unpausing resumes", async () => {
         await setup("paused", 1);
         await annotate("paused", { "autoscaling.keda.sh/paused": "true" });
-        await waitFor("Paused=True", async () =>
-          condition(await getScaledObject(rest, ns.name, "paused"), "Paused") === "True" ? true : undefined,
+        await waitFor(
+          "Paused=True",
+          async () =>
+            condition(await getScaledObject(rest, ns.name, "paused"), "Paused") === "True" ? true : undefined,
+          60_000,
         );
         await setDeploymentReplicas(rest, ns.name, "paused", 3);
         await sleep(6_000); // three polls: lag still asks for 5
@@ -120,13 +123,19 @@ test(
         async () => {
           await setup("restore", 2, { advanced: { restoreToOriginalReplicaCount: true } });
           // the status is written just after the /scale write
-          const original = await waitFor("status.originalReplicaCount", async () => {
-            return (await getScaledObject(rest, ns.name, "restore"))?.status?.originalReplicaCount;
-          });
+          const original = await waitFor(
+            "status.originalReplicaCount",
+            async () => {
+              return (await getScaledObject(rest, ns.name, "restore"))?.status?.originalReplicaCount;
+            },
+            60_000,
+          );
           assert.equal(original, 2);
           await deleteScaledObject(rest, ns.name, "restore");
-          await waitFor("the ScaledObject to be gone", async () =>
-            (await getScaledObject(rest, ns.name, "restore")) === undefined ? true : undefined,
+          await waitFor(
+            "the ScaledObject to be gone",
+            async () => ((await getScaledObject(rest, ns.name, "restore")) === undefined ? true : undefined),
+            60_000,
           );
           assert.equal((await deploymentReplicas(rest, ns.name, "restore")).spec, 2, "back to 2");
           const reasons = (await eventsFor(rest, ns.name, "ScaledObject", "restore")).map((e) => e.reason);
@@ -137,8 +146,10 @@ test(
       t.test("without restoreToOriginalReplicaCount the target stays where it is", async () => {
         await setup("keep", 2);
         await deleteScaledObject(rest, ns.name, "keep");
-        await waitFor("the ScaledObject to be gone", async () =>
-          (await getScaledObject(rest, ns.name, "keep")) === undefined ? true : undefined,
+        await waitFor(
+          "the ScaledObject to be gone",
+          async () => ((await getScaledObject(rest, ns.name, "keep")) === undefined ? true : undefined),
+          60_000,
         );
         await sleep(4_000);
         assert.equal((await deploymentReplicas(rest, ns.name, "keep")).spec, 5);
@@ -147,13 +158,19 @@ test(
       t.test("a ScaledObject whose target is gone is still finalized", async () => {
         await setup("gone", 1, { advanced: { restoreToOriginalReplicaCount: true } });
         await rest.delete(`/apis/apps/v1/namespaces/${ns.name}/deployments/gone`);
-        await waitFor("Ready=False: the target is missing", async () => {
-          const so = await getScaledObject(rest, ns.name, "gone");
-          return condition(so, "Ready") === "False" ? so : undefined;
-        });
+        await waitFor(
+          "Ready=False: the target is missing",
+          async () => {
+            const so = await getScaledObject(rest, ns.name, "gone");
+            return condition(so, "Ready") === "False" ? so : undefined;
+          },
+          60_000,
+        );
         await deleteScaledObject(rest, ns.name, "gone");
-        await waitFor("the ScaledObject to be gone", async () =>
-          (await getScaledObject(rest, ns.name, "gone")) === undefined ? true : undefined,
+        await waitFor(
+          "the ScaledObject to be gone",
+          async () => ((await getScaledObject(rest, ns.name, "gone")) === undefined ? true : undefined),
+          60_000,
         );
       }),
     ]);

@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { podRunnerMissing } from "../stack/pod-runner/testing.js";
 import {
   condition,
   createDeployment,
@@ -26,12 +25,13 @@ import {
   scaledObject,
   sleeperDeployment,
   startController,
-  waitFor,
   waitForReplicas,
   withAdmin,
   commitAtEnd,
 } from "../support/controller.js";
 import { loadStack } from "../support/stack.js";
+import { podRunnerMissing } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
 
 test("SASL/SCRAM via a TriggerAuthentication and a Secret", async (t) => {
   const stack = loadStack();
@@ -43,7 +43,7 @@ test("SASL/SCRAM via a TriggerAuthentication and a Secret", async (t) => {
   const rest = kubeRest(stack);
   t.after(() => rest.close());
   await installCrds(stack);
-  const ns = await createNamespace(rest, "so-scram");
+  const ns = await createNamespace(stack, "so-scram");
   t.after(ns.remove);
   const k = kafka(stack.bootstrapServers);
   const topic = `scram-${ns.name}`;
@@ -110,10 +110,14 @@ test("SASL/SCRAM via a TriggerAuthentication and a Secret", async (t) => {
 
   await waitForReplicas(rest, ns.name, "scram", 3, 30_000);
   // the status is written just after the /scale write
-  const so = await waitFor("status.currentLag", async () => {
-    const x = await getScaledObject(rest, ns.name, "scram");
-    return x?.status?.currentReplicas === 3 ? x : undefined;
-  });
+  const so = await waitFor(
+    "status.currentLag",
+    async () => {
+      const x = await getScaledObject(rest, ns.name, "scram");
+      return x?.status?.currentReplicas === 3 ? x : undefined;
+    },
+    60_000,
+  );
   assert.equal(so.status?.currentLag, 25);
   assert.equal(condition(so, "Ready"), "True");
   const table = await kubectl(stack, ["get", "scaledobjects", "-n", ns.name, "scram"]);
@@ -122,10 +126,14 @@ test("SASL/SCRAM via a TriggerAuthentication and a Secret", async (t) => {
     /scram\s+apps\/v1\.Deployment\s+scram\s+1\s+5\s+True\s+True\s+False\s+False\s+kafka\s+kafka-auth\s+25\s+3/,
   );
 
-  const failed = await waitFor("the wrong password to fail the reads", async () => {
-    const events = await eventsFor(rest, ns.name, "ScaledObject", "wrong");
-    return events.find((e) => e.reason === "KEDAScalerFailed");
-  });
+  const failed = await waitFor(
+    "the wrong password to fail the reads",
+    async () => {
+      const events = await eventsFor(rest, ns.name, "ScaledObject", "wrong");
+      return events.find((e) => e.reason === "KEDAScalerFailed");
+    },
+    60_000,
+  );
   assert.match(failed.message, /SASL|[Aa]uthentication/);
   const wrong = await getScaledObject(rest, ns.name, "wrong");
   assert.equal(wrong?.status?.conditions?.find((c) => c.type === "Ready")?.reason, "TriggerError");

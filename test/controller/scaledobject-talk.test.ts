@@ -13,7 +13,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createTopic } from "../stack/kafka/index.js";
-import { podRunnerMissing } from "../stack/pod-runner/testing.js";
 import {
   condition,
   consumerDeployment,
@@ -32,10 +31,11 @@ import {
   produce,
   scaledObject,
   startController,
-  waitFor,
   withAdmin,
 } from "../support/controller.js";
 import { loadStack } from "../support/stack.js";
+import { podRunnerMissing } from "../support/kube.js";
+import { waitFor } from "../support/wait.js";
 
 test("talk scenario: 500 messages scale the consumer 1 → 5, the lag drains, and after the cooldown it goes to 0", async (t) => {
   const stack = loadStack();
@@ -45,7 +45,7 @@ test("talk scenario: 500 messages scale the consumer 1 → 5, the lag drains, an
   const rest = kubeRest(stack);
   t.after(() => rest.close());
   await installCrds(stack);
-  const ns = await createNamespace(rest, "so-talk");
+  const ns = await createNamespace(stack, "so-talk");
   t.after(ns.remove);
   const k = kafka(stack.bootstrapServers);
   const topic = `my-topic-${ns.name}`;

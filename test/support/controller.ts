@@ -13,8 +13,11 @@ import YAML from "yaml";
 import { KubeRest, isNotFound, loadKubeConfig } from "../../controller/kube/index.js";
 import { kubeBinDir } from "../stack/kube/control-plane.js";
 import { createTopic } from "../stack/kafka/index.js";
+import { sleep } from "../stack/process.js";
 import { cacheDir, repoRoot } from "../stack/paths.js";
 import type { StackInfo } from "../stack/types.js";
+import { clients, createNamespace as createKubeNamespace } from "./kube.js";
+import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
 
@@ -222,35 +225,16 @@ export async function installCrds(stack: StackInfo): Promise<void> {
         await rest.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
       }
     }
-    await waitFor("the ScaledObject CRD to be served", async () => {
-      const list = await rest.get<{ resources?: { name: string }[] }>("/apis/lagscale.io/v1alpha1");
-      return list.resources?.some((r) => r.name === "scaledobjects") ? true : undefined;
-    });
+    await waitFor(
+      "the ScaledObject CRD to be served",
+      async () => {
+        const list = await rest.get<{ resources?: { name: string }[] }>("/apis/lagscale.io/v1alpha1");
+        return list.resources?.some((r) => r.name === "scaledobjects") ? true : undefined;
+      },
+      60_000,
+    );
   } finally {
     rest.close();
-  }
-}
-
-/** Polls `check` until it returns a value; the error names `what` and the last error seen. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (${last})` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
@@ -260,32 +244,26 @@ export interface TestNamespace {
   remove(): Promise<void>;
 }
 
-export async function createNamespace(rest: KubeRest, prefix: string): Promise<TestNamespace> {
-  const name = `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-  await rest.post("/api/v1/namespaces", { metadata: { name, labels: { "lagscale.dev/test": prefix } } });
-  await waitFor(`ServiceAccount default in ${name}`, async () => {
-    try {
-      return await rest.get(`/api/v1/namespaces/${name}/serviceaccounts/default`);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  });
+/** A namespace of the test's own (test/support/kube.ts), whose `remove` also lets go of its ScaledObjects. */
+export async function createNamespace(stack: StackInfo, prefix: string): Promise<TestNamespace> {
+  const ns = await createKubeNamespace(clients(stack).core, prefix);
   return {
-    name,
+    name: ns.name,
     remove: async () => {
+      const rest = kubeRest(stack);
       try {
-        const list = await rest.get<{ items: { metadata: { name: string } }[] }>(
-          `/apis/lagscale.io/v1alpha1/namespaces/${name}/scaledobjects`,
-        );
+        const list = await rest.get<{ items: { metadata: { name: string } }[] }>(soPath(ns.name));
         for (const so of list.items) {
-          const p = `/apis/lagscale.io/v1alpha1/namespaces/${name}/scaledobjects/${so.metadata.name}`;
-          await rest.patch(p, { metadata: { finalizers: null } }).catch(() => undefined);
+          await rest
+            .patch(soPath(ns.name, so.metadata.name), { metadata: { finalizers: null } })
+            .catch(() => undefined);
         }
       } catch {
         // the CRD may be gone; the namespace goes anyway
+      } finally {
+        rest.close();
       }
-      await rest.delete(`/api/v1/namespaces/${name}`).catch(() => undefined);
+      await ns.remove();
     },
   };
 }
@@ -546,7 +524,7 @@ export async function produce(k: Kafka, topic: string, count: number): Promise<v
         return;
       } catch (err) {
         if (attempt >= 10) throw err;
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
     }
   } finally {
@@ -626,8 +604,6 @@ export function sampleReplicas(
   }, everyMs);
   return { values, stop: () => clearInterval(timer) };
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the Deployment's spec.replicas is `n`. */
 export function waitForReplicas(rest: KubeRest, ns: string, name: string, n: number, timeoutMs: number) {
