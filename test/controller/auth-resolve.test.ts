@@ -10,23 +10,17 @@ import { readdirSync, readFileSync } from "node:fs";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import {
-  ApiextensionsV1Api,
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-} from "@kubernetes/client-node";
+import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { Kafka, logLevel } from "kafkajs";
 import { parseAllDocuments } from "yaml";
 import { ApiAuthSources, resolveScaledObjectInputs } from "../../controller/auth/index.js";
 import type { ScaledObject } from "../../core/crd/index.js";
 import { parseKafkaTrigger } from "../../core/triggers/index.js";
+import { stackKubeConfig } from "../support/kube.js";
 import { loadStack } from "../support/stack.js";
 
 const stack = loadStack();
-const kc = new KubeConfig();
-kc.loadFromFile(stack.kubeconfig);
+const kc = stackKubeConfig(stack);
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);

@@ -9,7 +9,6 @@ import { test } from "node:test";
 import {
   CoordinationV1Api,
   CoreV1Api,
-  KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   type V1Deployment,
@@ -17,7 +16,7 @@ import {
 import { createLogger } from "../../core/log.js";
 import { LeaderElector } from "../../controller/leader/elector.js";
 import { LEADER_LABEL, labelLeaderPod, peerSelectorFor } from "../../controller/leader/pod-label.js";
-import { clients, createNamespace, podRunnerMissing } from "../support/kube.js";
+import { clients, createNamespace, podRunnerMissing, stackKubeConfig } from "../support/kube.js";
 import { waitFor } from "../support/wait.js";
 import { loadStack } from "../support/stack.js";
 
@@ -78,8 +77,7 @@ test("the leader's pod alone carries lagscale.io/leader=true; the label follows 
 
   /** One replica: its own clients, elector and pod label. */
   function replica(podName: string) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(stack.kubeconfig);
+    const kc = stackKubeConfig(stack);
     const identity = `${podName}_test`;
     const label = labelLeaderPod({
       api: kc.makeApiClient(CoreV1Api),

@@ -25,7 +25,6 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   DiscoveryV1Api,
-  KubeConfig,
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
@@ -40,11 +39,9 @@ import {
   type WebhookServer,
 } from "../../controller/webhook/index.js";
 import { createCa, issueCert, type CertFiles } from "../stack/kube/pki.js";
-import { loadStack } from "../support/stack.js";
+import { stackKubeConfig } from "../support/kube.js";
 
-const stack = loadStack();
-const kc = new KubeConfig();
-kc.loadFromFile(stack.kubeconfig);
+const kc = stackKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
 const autoscaling = kc.makeApiClient(AutoscalingV2Api);

@@ -6,12 +6,10 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { AuthenticationV1Api, CoreV1Api, KubeConfig, type V1TokenReview } from "@kubernetes/client-node";
-import { loadStack } from "../support/stack.js";
+import { AuthenticationV1Api, CoreV1Api, type V1TokenReview } from "@kubernetes/client-node";
+import { stackKubeConfig } from "../support/kube.js";
 
-const stack = loadStack();
-const kc = new KubeConfig();
-kc.loadFromFile(stack.kubeconfig);
+const kc = stackKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const authn = kc.makeApiClient(AuthenticationV1Api);
 

@@ -21,15 +21,12 @@ import {
   ApiException,
   CoreV1Api,
   DiscoveryV1Api,
-  KubeConfig,
   type V1ConfigMap,
 } from "@kubernetes/client-node";
 import { createCa, issueCert } from "../stack/kube/pki.js";
-import { loadStack } from "../support/stack.js";
+import { stackKubeConfig } from "../support/kube.js";
 
-const stack = loadStack();
-const kc = new KubeConfig();
-kc.loadFromFile(stack.kubeconfig);
+const kc = stackKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const discovery = kc.makeApiClient(DiscoveryV1Api);
 const admission = kc.makeApiClient(AdmissionregistrationV1Api);
