@@ -250,20 +250,26 @@ export async function createNamespace(stack: StackInfo, prefix: string): Promise
   return {
     name: ns.name,
     remove: async () => {
+      // Delete first: a deleting ScaledObject never gets its finalizer back from a controller still running,
+      // so stripping the finalizers afterwards sticks even when this runs before the controller stops.
+      await ns.remove();
       const rest = kubeRest(stack);
       try {
-        const list = await rest.get<{ items: { metadata: { name: string } }[] }>(soPath(ns.name));
-        for (const so of list.items) {
-          await rest
-            .patch(soPath(ns.name, so.metadata.name), { metadata: { finalizers: null } })
-            .catch(() => undefined);
+        for (let attempt = 0; attempt < 40; attempt++) {
+          const list = await rest.get<{ items: { metadata: { name: string } }[] }>(soPath(ns.name));
+          if (list.items.length === 0) break;
+          for (const so of list.items) {
+            await rest
+              .patch(soPath(ns.name, so.metadata.name), { metadata: { finalizers: null } })
+              .catch(() => undefined);
+          }
+          await sleep(250);
         }
       } catch {
-        // the CRD may be gone; the namespace goes anyway
+        // the CRD or the namespace may be gone already
       } finally {
         rest.close();
       }
-      await ns.remove();
     },
   };
 }
