@@ -3,9 +3,11 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
 import type { V1Deployment } from "@kubernetes/client-node";
+import type { Admin } from "kafkajs";
 import { repoRoot } from "../stack/paths.js";
 import { DEFAULTS, parseArgs } from "./args.js";
 import { controllerArgs } from "./controller.js";
+import { deleteGroup } from "./kafka.js";
 import { age, formatTable, interesting, loopbackEndpointWarning } from "./kube.js";
 import { forLocalStack, loadManifests, scaledObject, sourceImagePatch } from "./manifests.js";
 import { eventLine, sampleLine, Tracker, type Sample } from "./view.js";
@@ -217,4 +219,28 @@ test("kubectl-style table: priority-0 columns, <none> for empty cells, ages", ()
     now,
   );
   assert.deepEqual(lines, ["NAME                 READY    AGE", "kafka-scaledobject   <none>   3s"]);
+});
+
+// A stand-in admin (failure injection a real broker gives only by chance: right after it starts).
+function adminFailingWith(types: string[]): { admin: Admin; calls: () => number } {
+  let calls = 0;
+  const admin = {
+    deleteGroups: async (groups: string[]) => {
+      const type = types[calls++];
+      if (type === undefined) return groups.map((groupId) => ({ groupId, errorCode: 0 }));
+      throw Object.assign(new Error(type), { groups: [{ groupId: groups[0], error: { type } }] });
+    },
+  } as unknown as Admin;
+  return { admin, calls: () => calls };
+}
+
+test("deleteGroup waits out a coordinator still loading, accepts a missing group, refuses a group with members", async () => {
+  const loading = adminFailingWith(["GROUP_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE"]);
+  await deleteGroup(loading.admin, "g1");
+  assert.equal(loading.calls(), 3);
+  const missing = adminFailingWith(["GROUP_ID_NOT_FOUND"]);
+  await deleteGroup(missing.admin, "g1");
+  assert.equal(missing.calls(), 1);
+  await assert.rejects(deleteGroup(adminFailingWith(["NON_EMPTY_GROUP"]).admin, "g1"), /still has members/);
+  await assert.rejects(deleteGroup(adminFailingWith(["INVALID_GROUP_ID"]).admin, "g1"), /INVALID_GROUP_ID/);
 });

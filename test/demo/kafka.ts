@@ -23,8 +23,9 @@ export async function deleteGroup(admin: Admin, group: string): Promise<void> {
       if (type === "NON_EMPTY_GROUP") {
         throw new Error(`consumer group ${group} still has members: something outside the demo consumes it`);
       }
-      // a broker that just started may not have loaded its group coordinator yet
-      if (!/COORDINATOR/.test(type) || Date.now() > deadline) {
+      // a broker that just started may not have loaded its group coordinator yet (kafkajs names error 14
+      // GROUP_LOAD_IN_PROGRESS, Kafka COORDINATOR_LOAD_IN_PROGRESS)
+      if (!/COORDINATOR|LOAD_IN_PROGRESS/.test(type) || Date.now() > deadline) {
         throw new Error(`deleting consumer group ${group}: ${type}`);
       }
     }
