@@ -6,16 +6,13 @@
  * broker's SCRAM listener.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { request as httpsRequest, type RequestOptions } from "node:https";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { Kafka, logLevel } from "kafkajs";
-import { parseAllDocuments } from "yaml";
 import { ApiAuthSources, resolveScaledObjectInputs } from "../../controller/auth/index.js";
 import type { ScaledObject } from "../../core/crd/index.js";
 import { parseKafkaTrigger } from "../../core/triggers/index.js";
+import { installCrds } from "../support/controller.js";
 import { stackKubeConfig } from "../support/kube.js";
 import { loadStack } from "../support/stack.js";
 
@@ -24,61 +21,15 @@ const kc = stackKubeConfig(stack);
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
-const extensions = kc.makeApiClient(ApiextensionsV1Api);
 
 const stamp = Date.now().toString(36);
 const ns = `auth-${stamp}`;
 /** Stands in for lagscale's own namespace, where ClusterTriggerAuthentications read Secrets. */
 const operatorNs = `auth-op-${stamp}`;
 const cta = `auth-test-${stamp}`;
-const root = path.resolve(import.meta.dirname, "../..");
 const sasl = stack.kafka.sasl;
 const scram = sasl?.users.find((u) => u.mechanism === "scram-sha-512");
 const skip = scram ? false : `the stack's Kafka (${stack.kafka.kind}) has no SCRAM-SHA-512 user`;
-
-/** Server-side apply of the chart's CRDs, sent raw (client-node's typed serializer drops `x-kubernetes-*` keys). */
-async function applyCrds(): Promise<void> {
-  const url = new URL(kc.getCurrentCluster()!.server);
-  const dir = path.join(root, "charts/lagscale/crds");
-  const names: string[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
-    for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), "utf8"))) {
-      const crd = doc.toJS() as { metadata?: { name?: string } } | null;
-      const name = crd?.metadata?.name;
-      if (!name) continue;
-      const opts: RequestOptions = {
-        host: url.hostname,
-        port: url.port,
-        method: "PATCH",
-        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=lagscale-tests&force=true`,
-        headers: { "content-type": "application/apply-patch+yaml" },
-      };
-      await kc.applyToHTTPSOptions(opts);
-      const status = await new Promise<string>((resolve, reject) => {
-        const req = httpsRequest(opts, (res) => {
-          let text = "";
-          res.on("data", (c: Buffer) => (text += c.toString()));
-          res.on("end", () => resolve(res.statusCode === 200 || res.statusCode === 201 ? "" : text));
-        });
-        req.on("error", reject);
-        req.end(JSON.stringify(crd));
-      });
-      if (status) throw new Error(`applying CRD ${name}: ${status}`);
-      names.push(name);
-    }
-  }
-  const deadline = Date.now() + 30_000;
-  for (const name of names) {
-    while (
-      !(await extensions.readCustomResourceDefinition({ name })).status?.conditions?.some(
-        (c) => c.type === "Established" && c.status === "True",
-      )
-    ) {
-      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established within 30 s`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 
 function scaledObject(
   triggers: ScaledObject["spec"]["triggers"],
@@ -94,7 +45,7 @@ describe("TriggerAuthentication resolution against the real API server", { skip 
   const sources = new ApiAuthSources(kc);
 
   before(async () => {
-    await applyCrds();
+    await installCrds(stack);
     for (const name of [ns, operatorNs]) await core.createNamespace({ body: { metadata: { name } } });
     await core.createNamespacedSecret({
       namespace: ns,

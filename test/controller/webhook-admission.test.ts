@@ -11,7 +11,7 @@
  * carries the same rule); the test pins that message too.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
@@ -19,7 +19,6 @@ import { after, before, describe, it } from "node:test";
 import {
   AdmissionregistrationV1Api,
   ApiException,
-  ApiextensionsV1Api,
   AppsV1Api,
   AutoscalingV2Api,
   CoreV1Api,
@@ -28,7 +27,6 @@ import {
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
-import { parseAllDocuments } from "yaml";
 import { createLogger } from "../../core/log.js";
 import {
   ApiWebhookLookups,
@@ -39,23 +37,23 @@ import {
   type WebhookServer,
 } from "../../controller/webhook/index.js";
 import { createCa, issueCert, type CertFiles } from "../stack/kube/pki.js";
+import { installCrds } from "../support/controller.js";
 import { stackKubeConfig } from "../support/kube.js";
+import { loadStack } from "../support/stack.js";
 
-const kc = stackKubeConfig();
+const stack = loadStack();
+const kc = stackKubeConfig(stack);
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
 const autoscaling = kc.makeApiClient(AutoscalingV2Api);
 const discovery = kc.makeApiClient(DiscoveryV1Api);
 const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-const extensions = kc.makeApiClient(ApiextensionsV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 
 const ns = `webhook-${Date.now().toString(36)}`;
 const TEST_LABEL = "lagscale.io/webhook-test";
 const SERVICE = "lagscale-webhook";
 const DENIED = 'admission webhook "vscaledobject.lagscale.io" denied the request: ';
-
-const root = path.resolve(import.meta.dirname, "../..");
 
 /** A raw request with the kubeconfig's credentials (client-node's typed serializer drops `x-kubernetes-*` keys). */
 async function kubeRequest(
@@ -86,37 +84,6 @@ async function kubeRequest(
     req.on("error", reject);
     req.end(body);
   });
-}
-
-/** Applies the chart's CRDs (server-side apply: idempotent, and safe when other tests apply them too). */
-async function applyCrds(): Promise<void> {
-  const dir = path.join(root, "charts/lagscale/crds");
-  const names: string[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
-    for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), "utf8"))) {
-      const crd = doc.toJS() as { metadata?: { name?: string } } | null;
-      const name = crd?.metadata?.name;
-      if (!name) continue;
-      const r = await kubeRequest(
-        "PATCH",
-        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=lagscale-tests&force=true`,
-        JSON.stringify(crd),
-        "application/apply-patch+yaml",
-      );
-      if (r.status !== 200 && r.status !== 201)
-        throw new Error(`applying CRD ${name}: ${r.status} ${r.body}`);
-      names.push(name);
-    }
-  }
-  const deadline = Date.now() + 30_000;
-  for (const name of names) {
-    for (;;) {
-      const crd = await extensions.readCustomResourceDefinition({ name });
-      if (crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
-      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established within 30 s`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 }
 
 function hostAddress(): string {
@@ -218,7 +185,7 @@ describe("validating webhook through the real API server", () => {
   let server: WebhookServer;
 
   before(async () => {
-    await applyCrds();
+    await installCrds(stack);
     ca = await createCa(tmp, "ca", "lagscale-webhook-test-ca");
     const dns = `${SERVICE}.${ns}.svc`;
     const cert = await issueCert(tmp, "server", ca, { commonName: dns, dnsNames: [dns], usage: "server" });

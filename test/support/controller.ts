@@ -208,6 +208,7 @@ export function kubeRest(stack: StackInfo): KubeRest {
 export async function installCrds(stack: StackInfo): Promise<void> {
   const dir = path.join(repoRoot, "charts", "lagscale", "crds");
   const rest = kubeRest(stack);
+  const names: string[] = [];
   try {
     for (const f of readdirSync(dir).filter((x) => x.endsWith(".yaml"))) {
       const crd = YAML.parse(readFileSync(path.join(dir, f), "utf8")) as {
@@ -224,6 +225,21 @@ export async function installCrds(stack: StackInfo): Promise<void> {
         if (!isNotFound(err)) throw err;
         await rest.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
       }
+      names.push(crd.metadata.name);
+    }
+    for (const name of names) {
+      await waitFor(
+        `CRD ${name} to be Established`,
+        async () => {
+          const crd = await rest.get<{ status?: { conditions?: { type: string; status: string }[] } }>(
+            `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+          );
+          return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")
+            ? true
+            : undefined;
+        },
+        60_000,
+      );
     }
     await waitFor(
       "the ScaledObject CRD to be served",
