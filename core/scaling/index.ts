@@ -4,3 +4,4 @@ export * from "./hpa.js";
 export * from "./fallback.js";
 export * from "./decide.js";
 export * from "./pods.js";
+export * from "./early.js";
