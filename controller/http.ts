@@ -2,11 +2,25 @@
  * The controller's plain HTTP servers: `/metrics` (Prometheus text format from the registry) and the probes
  * `/healthz` and `/readyz`. A probe answers 200 `ok` when its check returns nothing, else 500 with the
  * reason, in the text form controller-runtime's probes use (`[-]name failed: reason`).
+ *
+ * Any pod may reach these ports: requests go through server-limits.ts (limits, a top-level handler, a path
+ * read without throwing), so no request can stop the process.
  */
-import http from "node:http";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import type { Logger } from "../core/log.js";
+import {
+  DEFAULT_LIMITS,
+  guard,
+  hardenServer,
+  hasBody,
+  HttpError,
+  requestPath,
+  requestQuery,
+  serverOptions,
+  type ServerLimits,
+} from "./server-limits.js";
 
 /** A probe check: undefined when healthy, else why not. */
 export type Check = () => string | undefined;
@@ -23,11 +37,18 @@ export interface HttpServerOptions {
   healthz?: Record<string, Check>;
   readyz?: Record<string, Check>;
   logger?: Logger;
+  /** Defaults to DEFAULT_LIMITS (see server-limits.ts). */
+  limits?: ServerLimits;
 }
 
 export interface RunningHttpServer {
   port: number;
   close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {
+  res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-store" });
+  res.end(body);
 }
 
 function probe(checks: Record<string, Check>, verbose: boolean): { status: number; body: string } {
@@ -51,35 +72,37 @@ function probe(checks: Record<string, Check>, verbose: boolean): { status: numbe
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { registry, healthz, readyz, logger } = options;
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const send = (status: number, body: string, type = "text/plain; charset=utf-8") => {
-      res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-store" });
-      res.end(body);
-    };
-    if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed\n");
-    const verbose = url.searchParams.has("verbose");
-    if (url.pathname === "/metrics" && registry) {
-      registry.metrics().then(
-        (text) => send(200, text, registry.contentType),
-        (err: unknown) => {
-          logger?.error({ err }, "could not render metrics");
-          send(500, `could not render metrics: ${(err as Error).message}\n`);
-        },
-      );
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const ctx = { name: options.name, logger };
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      throw new HttpError(405, "method not allowed: GET or HEAD", hasBody(req));
+    }
+    // Nothing here reads a body: one sent anyway is refused and its connection closed, not drained.
+    if (hasBody(req)) throw new HttpError(400, `${req.method} takes no body`, true);
+    const path = requestPath(req);
+    const verbose = requestQuery(req).has("verbose");
+    if (path === "/metrics" && registry) {
+      let text: string;
+      try {
+        text = await registry.metrics();
+      } catch (err) {
+        logger?.error({ err }, "could not render metrics");
+        throw new HttpError(500, `could not render metrics: ${(err as Error).message}`);
+      }
+      send(res, 200, text, registry.contentType);
       return;
     }
-    if (url.pathname === "/healthz" && healthz) {
-      const r = probe(healthz, verbose);
-      return send(r.status, r.body);
+    const checks = path === "/healthz" ? healthz : path === "/readyz" ? readyz : undefined;
+    if (checks) {
+      const r = probe(checks, verbose);
+      send(res, r.status, r.body);
+      return;
     }
-    if (url.pathname === "/readyz" && readyz) {
-      const r = probe(readyz, verbose);
-      return send(r.status, r.body);
-    }
-    send(404, "not found\n");
-  });
-  server.keepAliveTimeout = 5_000;
+    send(res, 404, "not found\n");
+  };
+  const server = http.createServer(serverOptions(limits), guard(handler, ctx));
+  hardenServer(server, limits, ctx);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) =>
       reject(

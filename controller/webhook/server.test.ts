@@ -150,7 +150,7 @@ describe("webhook HTTPS server", () => {
     );
   });
 
-  it("malformed requests get 400 (404 for an unknown path) with a message, and the server keeps serving", async () => {
+  it("malformed requests get 400 (404 for an unknown path, 413 for a body too large) with a message, and the server keeps serving", async () => {
     const cases: [string, Promise<Reply>, number, RegExp][] = [
       ["not JSON", send(WEBHOOK_PATHS.ScaledObject, "{not json"), 400, /the body is not JSON/],
       [
@@ -208,14 +208,14 @@ describe("webhook HTTPS server", () => {
       [
         "too large",
         send(WEBHOOK_PATHS.ScaledObject, Buffer.alloc(MAX_BODY_BYTES + 1, 0x20)),
-        400,
-        /limit is 3145728 bytes \(3 MiB\)/,
+        413,
+        /the body is 3145729 bytes; the limit is 3145728 bytes/,
       ],
       [
         "unknown path",
         send("/mutate", review(scaledObject(5))),
         404,
-        /no webhook at \/mutate; lagscale serves \/validate-scaledobject/,
+        /no webhook at "\/mutate"; lagscale serves \/validate-scaledobject/,
       ],
       ["GET", send(WEBHOOK_PATHS.ScaledObject, "", {}, "GET"), 405, /accepts POST only/],
     ];
@@ -248,7 +248,7 @@ describe("webhook HTTPS server", () => {
       for (let i = 0; i < 4; i++) req.write(chunk);
       req.end();
     });
-    assert.equal(chunked.status, 400);
+    assert.equal(chunked.status, 413);
     assert.match(chunked.body, /larger than 3145728 bytes/);
 
     const still = await send(WEBHOOK_PATHS.ScaledObject, review(scaledObject(5), "after"));

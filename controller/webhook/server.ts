@@ -2,8 +2,9 @@
  * The validating webhook's HTTPS server. Every controller replica serves it. TLS certificate and key are
  * read from files and reloaded when either changes (a mounted Secret is replaced atomically through a
  * symlink, so the files are polled by stat, which follows it). A request that is not a well-formed
- * AdmissionReview gets HTTP 400 with a message, an unknown path 404; nothing a client sends can stop the
- * server.
+ * AdmissionReview gets HTTP 400 with a message, a body above 3 MiB 413, an unknown path 404; the limits on
+ * headers, time and connections and the top-level handler are server-limits.ts's, shared with the other
+ * servers, so nothing a client sends can stop the server.
  */
 import { readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:https";
@@ -18,6 +19,18 @@ import {
   parseAdmissionReview,
   type AdmissionRequest,
 } from "./admission.js";
+import {
+  DEFAULT_LIMITS,
+  guard,
+  hardenServer,
+  hasBody,
+  HttpError,
+  readBody,
+  requestPath,
+  sendText,
+  serverOptions,
+  type ServerLimits,
+} from "../server-limits.js";
 import type { WebhookLookups } from "./lookups.js";
 import { webhookMetrics, type WebhookMetrics } from "./metrics.js";
 import {
@@ -49,6 +62,8 @@ export interface WebhookServerOptions {
   logger: Logger;
   /** How often the certificate files are checked for changes; default 10 s. */
   certCheckIntervalMs?: number;
+  /** Defaults to DEFAULT_LIMITS (see server-limits.ts). */
+  limits?: ServerLimits;
 }
 
 export interface WebhookServer {
@@ -57,62 +72,9 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function fileStamp(file: string): string {
   const s = statSync(file);
   return `${s.ino}:${s.size}:${s.mtimeMs}`;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-      reject(
-        new HttpError(400, `the body is ${declared} bytes; the limit is ${MAX_BODY_BYTES} bytes (3 MiB)`),
-      );
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on("data", (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        failed = true;
-        chunks.length = 0;
-        reject(new HttpError(400, `the body is larger than ${MAX_BODY_BYTES} bytes (3 MiB)`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (!failed) resolve(Buffer.concat(chunks).toString("utf8"));
-    });
-    req.on("error", (err) => {
-      if (!failed) reject(err);
-      failed = true;
-    });
-  });
-}
-
-function sendText(
-  res: ServerResponse,
-  status: number,
-  message: string,
-  headers: Record<string, string> = {},
-) {
-  if (res.headersSent) return;
-  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers });
-  res.end(`${message}\n`);
 }
 
 /** Starts the server; resolves once it listens. */
@@ -150,34 +112,33 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const path = requestPath(req);
     const kind = routes.get(path);
     if (!kind) {
-      sendText(res, 404, `no webhook at ${path}; lagscale serves ${[...routes.keys()].join(", ")}`);
-      return;
+      // The path is the client's: quoted and cut, so a 10 KB path does not come back as a 10 KB answer.
+      const shown = JSON.stringify(path.length > 100 ? `${path.slice(0, 100)}…` : path);
+      throw new HttpError(
+        404,
+        `no webhook at ${shown}; lagscale serves ${[...routes.keys()].join(", ")}`,
+        hasBody(req),
+      );
     }
     if (req.method !== "POST") {
-      sendText(res, 405, `${path} accepts POST only, got ${req.method ?? ""}`, { allow: "POST" });
+      sendText(res, 405, `${path} accepts POST only, got ${req.method ?? ""}`, {
+        allow: "POST",
+        ...(hasBody(req) ? { connection: "close" } : {}),
+      });
       return;
     }
     const contentType = req.headers["content-type"];
     if (!isJsonContentType(contentType)) {
-      req.resume();
-      sendText(res, 400, `Content-Type must be application/json, got ${JSON.stringify(contentType ?? "")}`);
-      return;
+      throw new HttpError(
+        400,
+        `Content-Type must be application/json, got ${JSON.stringify(contentType ?? "")}`,
+        true,
+      );
     }
-    let body: string;
-    try {
-      body = await readBody(req);
-    } catch (err) {
-      if (err instanceof HttpError) {
-        // Stop reading: answer and close the connection.
-        sendText(res, err.status, err.message, { connection: "close" });
-        req.resume();
-        return;
-      }
-      throw err;
-    }
+    const body = (await readBody(req, MAX_BODY_BYTES)).toString("utf8");
     const parsed = parseAdmissionReview(body);
     if (!parsed.ok) {
       sendText(res, 400, `not a valid AdmissionReview: ${parsed.message}`);
@@ -202,23 +163,20 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   };
 
   let stamp = `${fileStamp(options.certFile)}|${fileStamp(options.keyFile)}`;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const ctx = { name: "webhook", logger };
   const server: Server = createServer(
     {
+      ...serverOptions(limits),
       cert: readFileSync(options.certFile),
       key: readFileSync(options.keyFile),
-      requestTimeout: 30_000,
-      headersTimeout: 10_000,
     },
-    (req, res) => {
-      handle(req, res).catch((err: unknown) => {
-        logger.error({ err, url: req.url }, "webhook request failed");
-        sendText(res, 500, `internal error: ${err instanceof Error ? err.message : String(err)}`);
-      });
-    },
+    guard(handle, ctx),
   );
-  server.on("clientError", (err, socket) => {
-    logger.debug({ err }, "webhook client error");
-    socket.destroy();
+  hardenServer(server, limits, ctx);
+  server.on("tlsClientError", (err: Error & { code?: string }) => {
+    // Scanners and plain-HTTP clients: Node closes the socket; a debug line says why.
+    logger.debug({ err: err.message, code: err.code }, "webhook TLS handshake failed");
   });
 
   const reload = () => {
