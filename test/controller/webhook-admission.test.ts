@@ -561,7 +561,7 @@ describe("validating webhook through the real API server", () => {
     ];
     assert.deepEqual(
       bad.map((r) => r.status),
-      [400, 400, 400, 400, 400],
+      [400, 400, 400, 413, 400],
       bad.map((r) => r.body).join(" | "),
     );
     // The API server still gets answers.
