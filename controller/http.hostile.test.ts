@@ -242,10 +242,10 @@ describe("metrics/health server: a failing check or registry", () => {
     });
     try {
       const target = { port: server.port };
-      const h = await exchange(target, `GET /healthz HTTP/1.1\r\n${H}\r\n`, { responses: 1 });
+      const h = await exchange(target, `GET /healthz HTTP/1.1\r\n${H}Connection: close\r\n\r\n`);
       assert.deepEqual(h.statuses, [500]);
       assert.match(h.text, /\[-\]boom failed: check threw: check exploded/);
-      const m = await exchange(target, `GET /metrics HTTP/1.1\r\n${H}\r\n`, { responses: 1 });
+      const m = await exchange(target, `GET /metrics HTTP/1.1\r\n${H}Connection: close\r\n\r\n`);
       assert.deepEqual(m.statuses, [500]);
       assert.match(m.text, /could not render metrics: collector exploded/);
     } finally {

@@ -52,7 +52,7 @@ test("guard answers an HttpError with its status, a throw or a rejection with 50
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   const target = { port: (server.address() as AddressInfo).port };
   const ask = (path: string, extra = "") =>
-    exchange(target, `POST ${path} HTTP/1.1\r\nHost: x\r\n${extra}`, { responses: 1 });
+    exchange(target, `POST ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${extra}`);
 
   const thrown = await ask("/throw", "\r\n");
   assert.deepEqual(thrown.statuses, [500]);

@@ -28,7 +28,10 @@ export interface ExchangeOptions {
   waitMs?: number;
   /** Stop reading after this many bytes. Default 1 MiB. */
   maxBytes?: number;
-  /** Resolve as soon as this many responses arrived, without waiting for a close. */
+  /**
+   * Resolve as soon as this many status lines arrived, without waiting for a close (the last answer's body
+   * may not be complete yet: to read a body, send `Connection: close` and wait for the close).
+   */
   responses?: number;
 }
 
