@@ -54,7 +54,7 @@ import {
   type ScaleInfo,
 } from "../kube/index.js";
 import type { ControllerMetrics, TriggerSample } from "../metrics.js";
-import { EvaluationLoops, type DueKey } from "./loops.js";
+import { EvaluationLoops, pollingIntervalMs, type DueKey } from "./loops.js";
 import { parseTriggers, scalingSpecFor, type ParsedTrigger, type TriggerAuthInput } from "./spec.js";
 import { seedStateFromStatus, statusAfterCheckFailure, statusAfterEvaluation } from "./status.js";
 import { cronOutcome, kafkaOutcome, type TriggerOutcome } from "./triggers.js";
@@ -213,10 +213,11 @@ export class ScaledObjectController {
     const fp = fingerprint(so);
     if (st.fingerprint !== fp) {
       st.fingerprint = fp;
-      const interval = Math.max(1, so.spec?.pollingInterval ?? 30);
-      if (this.loops.set(key, interval * 1000)) {
+      // Read before validation (which runs per evaluation): bounded whatever the object says.
+      const intervalMs = pollingIntervalMs(so.spec?.pollingInterval ?? 30);
+      if (this.loops.set(key, intervalMs)) {
         this.o.kube.events.event(so, "Normal", EventReason.KEDAScalersStarted, "Started scalers watch");
-        log.info({ pollingInterval: interval }, "evaluation loop started");
+        log.info({ pollingInterval: intervalMs / 1000 }, "evaluation loop started");
       }
       this.loops.trigger(key);
     }

@@ -7,6 +7,12 @@
  * A key is never evaluated twice at once: a key that falls due while its evaluation runs is evaluated again
  * right after. `remove` and `stop` wait for running evaluations, so a deleted object's finalizer never races
  * an evaluation of it.
+ *
+ * Intervals come from users (pollingInterval is any int32 of seconds in KEDA). Node runs a timer of more than
+ * 2^31-1 ms (24.8 days) after 1 ms, so no timer here waits longer than MAX_TIMER_STEP_MS: a longer wait is
+ * taken in steps, each re-reading the wall clock, and fires at its aligned time. Intervals are held within
+ * [MIN_INTERVAL_MS, MAX_INTERVAL_MS] by `pollingIntervalMs`, and `set` refuses anything not finite and
+ * positive, so nothing can make a loop fire back to back.
  */
 import type { Logger } from "../../core/log.js";
 
@@ -36,6 +42,33 @@ interface Slot {
   keys: Set<string>;
 }
 
+/**
+ * The longest single timer (1 hour): far below Node's 2^31-1 ms limit, and short enough that a long wait
+ * follows a step of the wall clock (NTP, a suspended node) within the hour.
+ */
+export const MAX_TIMER_STEP_MS = 60 * 60 * 1000;
+/** The shortest evaluation interval the controller asks for: pollingInterval's unit is a second. */
+export const MIN_INTERVAL_MS = 1000;
+/** The longest: KEDA's pollingInterval is an int32 of seconds (about 68 years). */
+export const MAX_INTERVAL_MS = 2_147_483_647 * 1000;
+/** pollingInterval's default (KEDA's). */
+export const DEFAULT_INTERVAL_MS = 30_000;
+
+/**
+ * The evaluation interval of a ScaledObject's `pollingInterval` (seconds) as read from the informer, which
+ * the webhook may not have checked: within [MIN_INTERVAL_MS, MAX_INTERVAL_MS]; anything that is not a
+ * finite number gets the default (validation reports the object's problem in its status).
+ */
+export function pollingIntervalMs(pollingInterval: unknown): number {
+  if (typeof pollingInterval !== "number" || !Number.isFinite(pollingInterval)) return DEFAULT_INTERVAL_MS;
+  return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Math.round(pollingInterval * 1000)));
+}
+
+/** How long the timer for `at` waits from `now`: never negative, never above MAX_TIMER_STEP_MS. */
+export function timerDelay(at: number, now: number): number {
+  return Math.min(MAX_TIMER_STEP_MS, Math.max(0, at - now));
+}
+
 /** The next multiple of `intervalMs` strictly after `now`. */
 export function nextAlignedTime(now: number, intervalMs: number): number {
   return (Math.floor(now / intervalMs) + 1) * intervalMs;
@@ -63,8 +96,16 @@ export class EvaluationLoops {
     return this.loops.has(key);
   }
 
-  /** Starts the key's loop, or re-arms it when its interval changed. Returns true when the loop is new. */
+  /**
+   * Starts the key's loop, or re-arms it when its interval changed. Returns true when the loop is new.
+   * Throws a RangeError for an interval that is not finite and positive (see `pollingIntervalMs`).
+   */
   set(key: string, intervalMs: number): boolean {
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new RangeError(
+        `evaluation interval of ${key} must be a positive number of ms, got ${intervalMs}`,
+      );
+    }
     if (this.stopped) return false;
     const interval = Math.max(1, Math.round(intervalMs));
     const existing = this.loops.get(key);
@@ -105,12 +146,15 @@ export class EvaluationLoops {
   /** Waits for the next multiple of the interval after now (and after `floor`: a timer may fire a little early). */
   private arm(key: string, loop: Loop, floor = 0): void {
     const now = this.now();
-    const at = nextAlignedTime(Math.max(now, floor), loop.intervalMs);
-    loop.at = at;
+    this.addToSlot(key, nextAlignedTime(Math.max(now, floor), loop.intervalMs), now);
+  }
+
+  private addToSlot(key: string, at: number, now: number): void {
+    const loop = this.loops.get(key);
+    if (loop) loop.at = at;
     let slot = this.slots.get(at);
     if (!slot) {
-      const keys = new Set<string>();
-      slot = { keys, timer: setTimeout(() => this.fire(at), Math.max(0, at - now)) };
+      slot = { keys: new Set<string>(), timer: this.timer(at, now) };
       this.slots.set(at, slot);
     }
     slot.keys.add(key);
@@ -129,10 +173,30 @@ export class EvaluationLoops {
     }
   }
 
+  private timer(at: number, now: number): NodeJS.Timeout {
+    return setTimeout(() => this.fire(at), timerDelay(at, now));
+  }
+
   private fire(at: number): void {
     const slot = this.slots.get(at);
-    this.slots.delete(at);
     if (!slot || this.stopped) return;
+    const now = this.now();
+    if (now < at) {
+      // One step of a long wait (or a timer a little early): wait for the rest. A key whose slot is now
+      // more than one interval away saw the wall clock step back: it waits for its next slot from now.
+      this.slots.delete(at);
+      for (const key of slot.keys) {
+        const loop = this.loops.get(key);
+        if (!loop || loop.at !== at) continue;
+        if (at - now > loop.intervalMs) {
+          loop.at = undefined;
+          this.arm(key, loop);
+        } else this.addToSlot(key, at, now);
+      }
+      clearTimeout(slot.timer);
+      return;
+    }
+    this.slots.delete(at);
     for (const key of slot.keys) {
       const loop = this.loops.get(key);
       if (!loop || loop.at !== at) continue;
