@@ -19,6 +19,11 @@
  * Nothing here scales a target because something could not be read: an invalid object, a missing target,
  * an API error or an unreachable Kafka all end in a status and an event, and the replica count stays (or,
  * for Kafka, goes to fallback.replicas once failureThreshold is passed, as the decision says).
+ *
+ * One bad object cannot take the loop down: an evaluation that throws, or runs past its budget in either
+ * stage, ends for that object alone in Ready=False (EvaluationFailed or EvaluationTimedOut), a Warning Event,
+ * and polls skipped for a capped, jittered exponential backoff (backoff.ts); a spec or annotation change
+ * tries again at once. An evaluation past its budget is not started again until it has ended.
  */
 import {
   parsePauseAnnotations,
@@ -54,6 +59,7 @@ import {
   type ScaleInfo,
 } from "../kube/index.js";
 import type { ControllerMetrics, TriggerSample } from "../metrics.js";
+import { backoffDelay, EVALUATION_BACKOFF } from "./backoff.js";
 import { EvaluationLoops, pollingIntervalMs, type DueKey } from "./loops.js";
 import { parseTriggers, scalingSpecFor, type ParsedTrigger, type TriggerAuthInput } from "./spec.js";
 import { seedStateFromStatus, statusAfterCheckFailure, statusAfterEvaluation } from "./status.js";
@@ -70,8 +76,19 @@ export interface ScaledObjectControllerOptions {
   clusterObjectNamespace?: string;
   /** ScaledObjects reconciled at once (watch events). Default 5. */
   concurrency?: number;
+  /** Time one object's evaluation may take in each stage (before and after the Kafka reads). Default 60 s. */
+  evaluationBudgetMs?: number;
   now?: () => number;
+  /** In [0, 1): the backoff's jitter. Default Math.random. */
+  random?: () => number;
 }
+
+/** Longer than the API client's timeout (30 s) plus a Kafka round (10 s): only a hung evaluation hits it. */
+const DEFAULT_EVALUATION_BUDGET_MS = 60_000;
+/** Condition and Event messages are cut here: an error's text can be anything. */
+const MAX_MESSAGE_CHARS = 1024;
+
+class EvaluationOverran extends Error {}
 
 /** What the controller remembers of one ScaledObject between evaluations. */
 interface ObjectState {
@@ -88,6 +105,12 @@ interface ObjectState {
    * status write yet when the next evaluation comes, and the value must never be captured twice).
    */
   originalReplicaCount: number | undefined;
+  /** Unexpected failures (throws, overruns) since the last evaluation that ended normally. */
+  failures: number;
+  /** Polls before this time (epoch ms) are skipped: the backoff after a failure. */
+  retryAt: number;
+  /** Stages of this object's evaluations still running, including ones past their budget. */
+  inflight: number;
 }
 
 type Prepared =
@@ -206,6 +229,9 @@ export class ScaledObjectController {
         memory: new Map(),
         triggerTypes: [],
         originalReplicaCount: undefined,
+        failures: 0,
+        retryAt: 0,
+        inflight: 0,
       };
       this.states.set(key, st);
     }
@@ -213,6 +239,7 @@ export class ScaledObjectController {
     const fp = fingerprint(so);
     if (st.fingerprint !== fp) {
       st.fingerprint = fp;
+      st.retryAt = 0; // the change may be the fix: try at once
       // Read before validation (which runs per evaluation): bounded whatever the object says.
       const intervalMs = pollingIntervalMs(so.spec?.pollingInterval ?? 30);
       if (this.loops.set(key, intervalMs)) {
@@ -273,12 +300,31 @@ export class ScaledObjectController {
 
   private async evaluateBatch(batch: DueKey[]): Promise<void> {
     if (this.stopped) return;
+    const now = this.now();
+    const runnable = batch.filter((due) => {
+      const st = this.states.get(due.key);
+      if (!st) return true;
+      if (st.inflight > 0) {
+        this.log.warn(
+          { scaledObject: due.key },
+          "previous evaluation still running past its budget; skipped",
+        );
+        return false;
+      }
+      if (due.cause === "poll" && now < st.retryAt) {
+        this.log.debug({ scaledObject: due.key, retryAt: new Date(st.retryAt) }, "backing off; skipped");
+        return false;
+      }
+      return true;
+    });
     const prepared = await Promise.all(
-      batch.map((due) =>
-        this.prepare(due).catch((err: unknown): Prepared => {
-          this.log.error({ scaledObject: due.key, err: errText(err) }, "evaluation failed before reading");
-          return { kind: "skip" };
-        }),
+      runnable.map((due) =>
+        this.budgeted(due.key, "reading the object and its inputs", this.prepare(due)).catch(
+          async (err: unknown): Promise<Prepared> => {
+            await this.evaluationFailed(due.key, this.informer.get(due.key), err);
+            return { kind: "skip" };
+          },
+        ),
       ),
     );
     if (this.stopped) return;
@@ -287,21 +333,90 @@ export class ScaledObjectController {
       if (p.kind !== "ready" || p.pause.paused) continue;
       for (const t of p.triggers) {
         if (t.kind === "kafka" && t.request) {
-          p.reads.set(t.index, { started: performance.now(), result: this.o.reader.read(t.request) });
+          let result: Promise<LagReadResult>;
+          try {
+            result = this.o.reader.read(t.request);
+          } catch (err) {
+            // A reader that throws fails this object's evaluation in finish, not the batch.
+            result = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+            result.catch(() => undefined);
+          }
+          p.reads.set(t.index, { started: performance.now(), result });
         }
       }
     }
     await Promise.all(
-      prepared.map((p) =>
-        this.finish(p).catch((err: unknown) => {
-          const key = p.kind === "skip" ? "?" : objectKey(p.so);
-          this.log.error({ scaledObject: key, err: errText(err) }, "evaluation failed");
-          if (p.kind !== "skip") {
-            this.o.metrics.objectError(p.so.metadata.namespace ?? "", p.so.metadata.name ?? "");
-          }
-        }),
-      ),
+      prepared.map(async (p) => {
+        if (p.kind === "skip") return;
+        const key = objectKey(p.so);
+        try {
+          await this.budgeted(key, "reading lag and deciding", this.finish(p));
+          const st = this.states.get(key);
+          if (st && p.kind === "ready") st.failures = 0;
+        } catch (err) {
+          await this.evaluationFailed(key, p.so, err);
+        }
+      }),
     );
+  }
+
+  /** `work`, or an EvaluationOverran once the budget is spent; the object counts it as running until it ends. */
+  private budgeted<T>(key: string, stage: string, work: Promise<T>): Promise<T> {
+    const st = this.states.get(key);
+    if (st) st.inflight++;
+    const settled = work.finally(() => {
+      if (st) st.inflight--;
+    });
+    const budgetMs = this.o.evaluationBudgetMs ?? DEFAULT_EVALUATION_BUDGET_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const overran = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new EvaluationOverran(`${stage} took longer than ${budgetMs / 1000} s`)),
+        budgetMs,
+      );
+    });
+    return Promise.race([settled, overran]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * An evaluation threw or overran: Ready=False, a Warning Event, and the next polls skipped for the backoff.
+   * Nothing is scaled. Never throws (it runs in the batch's error path).
+   */
+  private async evaluationFailed(key: string, so: ScaledObject | undefined, err: unknown): Promise<void> {
+    const overran = err instanceof EvaluationOverran;
+    const reason = overran ? "EvaluationTimedOut" : "EvaluationFailed";
+    const text = errText(err);
+    const message = `evaluation ${overran ? "overran its budget" : "failed"}: ${text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text}`;
+    const st = this.states.get(key);
+    let retryInMs: number | undefined;
+    if (st) {
+      st.failures++;
+      retryInMs = backoffDelay(st.failures, EVALUATION_BACKOFF, (this.o.random ?? Math.random)());
+      st.retryAt = this.now() + retryInMs;
+      if (st.history) {
+        st.history = {
+          ...st.history,
+          conditions: {
+            ...st.history.conditions,
+            Ready: { status: "False", reason, message },
+            Active: { status: "Unknown", reason: "UnknownState", message: "ScaledObject evaluation failed" },
+          },
+        };
+      }
+    }
+    this.log.error(
+      { scaledObject: key, reason, err: text, failures: st?.failures, retryInMs },
+      "evaluation failed; backing off",
+    );
+    if (!so || this.stopped) return;
+    const { namespace = "", name = "" } = so.metadata;
+    this.o.metrics.objectError(namespace, name);
+    this.o.kube.events.event(so, "Warning", EventReason.ScaledObjectCheckFailed, message);
+    try {
+      await this.o.kube.status.patch(SCALED_OBJECTS, so, statusAfterCheckFailure(reason, message));
+    } catch (patchErr) {
+      this.log.warn({ scaledObject: key, err: errText(patchErr) }, "could not write the failure to status");
+    }
   }
 
   private async prepare(due: DueKey): Promise<Prepared> {

@@ -133,12 +133,19 @@ export function statusAfterEvaluation(
 }
 
 /**
+ * Ready=False reasons: KEDA's two for a failed check, and lagscale's for an evaluation that threw or overran
+ * its budget (retried with backoff).
+ */
+export type FailureReason =
+  "ScaledObjectCheckFailed" | "ErrorGettingCurrentReplicas" | "EvaluationFailed" | "EvaluationTimedOut";
+
+/**
  * The status after a failed check (invalid spec, target missing or not scalable, trigger parameters that do
- * not parse): Ready=False with the reason and message, Active unknown. Nothing else changes, and nothing is
- * scaled.
+ * not parse) or a failed evaluation: Ready=False with the reason and message, Active unknown. Nothing else
+ * changes, and nothing is scaled.
  */
 export function statusAfterCheckFailure(
-  reason: "ScaledObjectCheckFailed" | "ErrorGettingCurrentReplicas",
+  reason: FailureReason,
   message: string,
 ): StatusChanges<ScaledObjectStatus> {
   return {
