@@ -3,9 +3,14 @@
  * operator ports and client-go's leader-election timing). Every problem is reported at once, each naming the
  * flag or variable and what would be accepted, so that a person can fix a Deployment in one go.
  *
+ * Nothing is clamped in silence: a value out of its bounds (a port above 65535, a duration above an hour or
+ * below 100 ms, a name that is not a Kubernetes name), an empty `--flag=`, a flag given twice, an unknown
+ * flag or a value longer than MAX_VALUE_CHARS is an error; the value is quoted, cut, in the message.
+ *
  *   npm run controller -- --kubeconfig .lagscale/kubeconfig --leader-elect=false
  */
 import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import path from "node:path";
 import type { LevelWithSilent } from "pino";
 
@@ -125,6 +130,25 @@ export function usage(): string {
   return lines.join("\n");
 }
 
+/** No flag or variable needs more; a longer one is refused before it is parsed or echoed. */
+export const MAX_VALUE_CHARS = 4096;
+/**
+ * Durations are timers (lease, renew, retry, shutdown): far below Node's 24.8-day timer limit, and above
+ * what would make the leader election spin against the API server.
+ */
+export const MIN_DURATION_MS = 100;
+export const MAX_DURATION_MS = 60 * 60 * 1000;
+/** Namespaces in WATCH_NAMESPACE: each one is a watch per resource type. */
+export const MAX_WATCH_NAMESPACES = 256;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A value as it appears in an error message: quoted, control characters escaped, at most 80 characters. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
 const LOG_LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -144,26 +168,49 @@ function parseBool(raw: string): boolean | undefined {
   return undefined;
 }
 
-/** Reads the flags into name → value (booleans given bare become "true"); unknown flags are errors. */
+/**
+ * Reads the flags into name → value (booleans given bare become "true"). Unknown flags, flags given twice,
+ * empty values (`--name=`) and values over MAX_VALUE_CHARS are errors.
+ */
 function readFlags(argv: readonly string[], errors: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith("--")) {
-      errors.push(`unexpected argument ${JSON.stringify(arg)}: flags are --name value or --name=value`);
+      errors.push(`unexpected argument ${shown(arg)}: flags are --name value or --name=value`);
       continue;
     }
     const eq = arg.indexOf("=");
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    const spec = FLAGS[name];
+    const spec = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
     if (!spec) {
-      errors.push(`unknown flag --${name} (see --help)`);
+      const flag = /^[\w-]{1,64}$/.test(name) ? `--${name}` : shown(`--${name}`);
+      errors.push(`unknown flag ${flag} (see --help)`);
       continue;
     }
-    if (eq >= 0) out.set(name, arg.slice(eq + 1));
-    else if (spec.boolean) out.set(name, "true");
-    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) out.set(name, argv[++i]!);
-    else errors.push(`flag --${name} needs a value`);
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else if (spec.boolean) value = "true";
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) value = argv[++i]!;
+    else {
+      errors.push(`flag --${name} needs a value`);
+      continue;
+    }
+    if (out.has(name)) {
+      errors.push(
+        `flag --${name} is given twice (${shown(out.get(name)!)} and ${shown(value)}): give it once`,
+      );
+      continue;
+    }
+    if (value.trim() === "") {
+      errors.push(`flag --${name} is empty: give a value, or leave the flag out for the default`);
+      continue;
+    }
+    if (value.length > MAX_VALUE_CHARS) {
+      errors.push(`flag --${name} is ${value.length} characters long; the limit is ${MAX_VALUE_CHARS}`);
+      continue;
+    }
+    out.set(name, value);
   }
   return out;
 }
@@ -182,14 +229,23 @@ function inClusterNamespace(env: NodeJS.ProcessEnv): string | undefined {
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ConfigResult {
   const errors: string[] = [];
   const flags = readFlags(argv, errors);
-  if (flags.has("help")) return { ok: true, help: true };
+  if (flags.has("help") && parseBool(flags.get("help")!) !== false) return { ok: true, help: true };
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const v = spec.env ? env[spec.env] : undefined;
+    if (spec.env && v !== undefined && v.length > MAX_VALUE_CHARS) {
+      errors.push(`${spec.env} is ${v.length} characters long; the limit is ${MAX_VALUE_CHARS}`);
+      flags.delete(name);
+    }
+  }
 
   const get = (name: string): { value: string; source: string } | undefined => {
     const flag = flags.get(name);
     if (flag !== undefined) return { value: flag, source: `--${name}` };
     const envName = FLAGS[name]?.env;
     const fromEnv = envName ? env[envName] : undefined;
-    if (envName && fromEnv !== undefined && fromEnv.trim() !== "") return { value: fromEnv, source: envName };
+    if (envName && fromEnv !== undefined && fromEnv.trim() !== "" && fromEnv.length <= MAX_VALUE_CHARS) {
+      return { value: fromEnv, source: envName };
+    }
     return undefined;
   };
   const str = (name: string, def: string): string => get(name)?.value.trim() || def;
@@ -197,8 +253,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     const v = get(name);
     if (!v) return def;
     const n = Number(v.value.trim());
-    if (!/^\d+$/.test(v.value.trim()) || n > 65535) {
-      errors.push(`${v.source}=${JSON.stringify(v.value)}: must be a port number from 0 to 65535`);
+    if (!/^\d{1,5}$/.test(v.value.trim()) || n > 65535) {
+      errors.push(`${v.source}=${shown(v.value)}: must be a port number from 0 to 65535`);
       return def;
     }
     return n;
@@ -209,8 +265,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     const ms = parseDuration(v.value);
     if (ms === undefined || ms <= 0) {
       errors.push(
-        `${v.source}=${JSON.stringify(v.value)}: must be a positive Go duration such as 15s, 1500ms or 1m30s`,
+        `${v.source}=${shown(v.value)}: must be a positive Go duration such as 15s, 1500ms or 1m30s`,
       );
+      return defMs;
+    }
+    if (ms < MIN_DURATION_MS || ms > MAX_DURATION_MS) {
+      errors.push(`${v.source}=${shown(v.value)}: must be from 100ms to 1h`);
       return defMs;
     }
     return ms;
@@ -220,10 +280,21 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     if (!v) return def;
     const b = parseBool(v.value.trim());
     if (b === undefined) {
-      errors.push(`${v.source}=${JSON.stringify(v.value)}: must be true or false`);
+      errors.push(`${v.source}=${shown(v.value)}: must be true or false`);
       return def;
     }
     return b;
+  };
+
+  const name = (flag: string, what: string, pattern: RegExp, max: number, def: string): string => {
+    const v = get(flag);
+    if (!v) return def;
+    const value = v.value.trim();
+    if (value.length > max || !pattern.test(value)) {
+      errors.push(`${v.source}=${shown(v.value)}: must be ${what}`);
+      return def;
+    }
+    return value;
   };
 
   const kubeconfig = flags.get("kubeconfig")?.trim() || undefined;
@@ -232,7 +303,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       `--kubeconfig ${kubeconfig}: no such file (the local stack writes .lagscale/kubeconfig: npm run stack -- up)`,
     );
   }
-  const nsRaw = get("watch-namespace")?.value ?? "";
+  const nsFrom = get("watch-namespace");
+  const nsRaw = nsFrom?.value ?? "";
   const namespaces = [
     ...new Set(
       nsRaw
@@ -241,19 +313,33 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
         .filter((s) => s !== ""),
     ),
   ];
-  for (const ns of namespaces) {
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63) {
-      errors.push(`WATCH_NAMESPACE: ${JSON.stringify(ns)} is not a namespace name (lower-case DNS label)`);
+  const nsSource = nsFrom?.source ?? "WATCH_NAMESPACE";
+  if (namespaces.length > MAX_WATCH_NAMESPACES) {
+    errors.push(
+      `${nsSource}: ${namespaces.length} namespaces; the limit is ${MAX_WATCH_NAMESPACES} (leave it empty to watch all)`,
+    );
+  } else {
+    for (const ns of namespaces) {
+      if (!DNS_LABEL.test(ns) || ns.length > 63) {
+        errors.push(`${nsSource}: ${shown(ns)} is not a namespace name (lower-case DNS label)`);
+      }
     }
   }
 
+  // From the downward API; checked because they name the Lease holder, Events and the leader label.
   const podName = env.POD_NAME?.trim() || undefined;
   const podNamespace = env.POD_NAMESPACE?.trim() || undefined;
+  if (podName !== undefined && (podName.length > 253 || !DNS_SUBDOMAIN.test(podName))) {
+    errors.push(`POD_NAME=${shown(podName)}: must be a pod name (lower-case DNS subdomain, at most 253)`);
+  }
+  if (podNamespace !== undefined && (podNamespace.length > 63 || !DNS_LABEL.test(podNamespace))) {
+    errors.push(`POD_NAMESPACE=${shown(podNamespace)}: must be a namespace name (lower-case DNS label)`);
+  }
 
   const modeRaw = str("webhooks", "auto");
   let mode: WebhookConfig["mode"] = "auto";
   if (modeRaw === "auto" || modeRaw === "on" || modeRaw === "off") mode = modeRaw;
-  else errors.push(`--webhooks=${JSON.stringify(modeRaw)}: must be auto, on or off`);
+  else errors.push(`--webhooks=${shown(modeRaw)}: must be auto, on or off`);
   const certDir = str("cert-dir", "/tmp/k8s-webhook-server/serving-certs");
   const webhook: WebhookConfig = {
     mode,
@@ -274,8 +360,20 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
 
   const leaderElection: LeaderElectionConfig = {
     enabled: bool("leader-elect", true),
-    leaseName: str("leader-election-id", "lagscale-controller"),
-    leaseNamespace: str("leader-election-namespace", podNamespace ?? inClusterNamespace(env) ?? "default"),
+    leaseName: name(
+      "leader-election-id",
+      "a Lease name (lower-case DNS subdomain, at most 253)",
+      DNS_SUBDOMAIN,
+      253,
+      "lagscale-controller",
+    ),
+    leaseNamespace: name(
+      "leader-election-namespace",
+      "a namespace name (lower-case DNS label)",
+      DNS_LABEL,
+      63,
+      podNamespace ?? inClusterNamespace(env) ?? "default",
+    ),
     leaseDurationMs: duration("lease-duration", 15_000),
     renewDeadlineMs: duration("renew-deadline", 10_000),
     retryPeriodMs: duration("retry-period", 2_000),
@@ -302,15 +400,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   if (lvl) {
     const v = lvl.value.trim().toLowerCase();
     if ((LOG_LEVELS as readonly string[]).includes(v)) logLevel = v as LevelWithSilent;
-    else errors.push(`${lvl.source}=${JSON.stringify(lvl.value)}: must be one of ${LOG_LEVELS.join(", ")}`);
+    else errors.push(`${lvl.source}=${shown(lvl.value)}: must be one of ${LOG_LEVELS.join(", ")}`);
   }
 
   let maxConcurrentReconciles = 5;
   const mcr = get("max-concurrent-reconciles");
   if (mcr) {
     const n = Number(mcr.value.trim());
-    if (!/^\d+$/.test(mcr.value.trim()) || n < 1 || n > 1000) {
-      errors.push(`${mcr.source}=${JSON.stringify(mcr.value)}: must be a whole number from 1 to 1000`);
+    if (!/^\d{1,4}$/.test(mcr.value.trim()) || n < 1 || n > 1000) {
+      errors.push(`${mcr.source}=${shown(mcr.value)}: must be a whole number from 1 to 1000`);
     } else maxConcurrentReconciles = n;
   }
 
@@ -325,6 +423,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     }
   }
 
+  const bindAddress = str("bind-address", "0.0.0.0");
+  if (isIP(bindAddress) === 0 && (bindAddress.length > 253 || !DNS_SUBDOMAIN.test(bindAddress))) {
+    errors.push(`--bind-address=${shown(bindAddress)}: must be an IP address (0.0.0.0, ::) or a host name`);
+  }
+  const shutdownTimeoutMs = duration("shutdown-timeout", 25_000);
+
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -332,7 +436,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     config: {
       kubeconfig,
       watchNamespaces: namespaces.length > 0 ? namespaces : undefined,
-      bindAddress: str("bind-address", "0.0.0.0"),
+      bindAddress,
       metricsPort,
       healthPort,
       webhook,
@@ -341,7 +445,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       podNamespace,
       logLevel,
       maxConcurrentReconciles,
-      shutdownTimeoutMs: duration("shutdown-timeout", 25_000),
+      shutdownTimeoutMs,
     },
   };
 }
