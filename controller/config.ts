@@ -152,14 +152,17 @@ function shown(value: string): string {
 const LOG_LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+const DURATION_SYNTAX = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
+
 /** Go's time.ParseDuration for the units that make sense here (ms, s, m, h): `15s`, `1m30s`, `1.5s`, `500ms`. */
 export function parseDuration(raw: string): number | undefined {
   const s = raw.trim();
   if (s === "0") return 0;
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(s)) return undefined;
+  if (!DURATION_SYNTAX.test(s)) return undefined;
   let total = 0;
   for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * UNITS[m[2]!]!;
-  return Math.round(total);
+  // Hundreds of digits overflow to Infinity: not a duration anyone meant.
+  return Number.isFinite(total) ? Math.round(total) : undefined;
 }
 
 function parseBool(raw: string): boolean | undefined {
@@ -263,6 +266,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     const v = get(name);
     if (!v) return defMs;
     const ms = parseDuration(v.value);
+    if (ms === undefined && DURATION_SYNTAX.test(v.value.trim())) {
+      errors.push(`${v.source}=${shown(v.value)}: must be from 100ms to 1h`); // too many digits to add up
+      return defMs;
+    }
     if (ms === undefined || ms <= 0) {
       errors.push(
         `${v.source}=${shown(v.value)}: must be a positive Go duration such as 15s, 1500ms or 1m30s`,
