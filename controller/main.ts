@@ -233,6 +233,16 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger("controller", parsed.config.logLevel);
+  // Last resort, not a cure: a bug that escapes every handler is logged as one JSON line with its stack, and
+  // the process exits as Node would (the pod restarts). Requests and evaluations have their own handlers.
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err }, "uncaught exception; exiting");
+    process.exit(1);
+  });
+  process.on("unhandledRejection", (reason) => {
+    log.fatal({ err: reason }, "unhandled promise rejection; exiting");
+    process.exit(1);
+  });
   try {
     const code = await run(parsed.config, log);
     process.exit(code);
