@@ -5,6 +5,7 @@
  * each decision can be pinned; the receiver, the API server and Kafka are the real ones.
  */
 import { CoreV1Api } from "@kubernetes/client-node";
+import type { Kafka } from "kafkajs";
 import { REPORTS_AUDIENCE } from "../../controller/reports/auth.js";
 import type { KubeRest } from "../../controller/kube/index.js";
 import type { PartitionReport, SidecarReport } from "../../core/reports/schema.js";
@@ -149,4 +150,37 @@ export async function post(
     parsed = { error: text };
   }
   return { status: res.status, body: parsed, retryAfter: res.headers.get("retry-after") };
+}
+
+/** Writes `count` messages to one partition. */
+export async function produceTo(k: Kafka, topic: string, partition: number, count: number): Promise<void> {
+  const producer = k.producer();
+  await producer.connect();
+  try {
+    const messages = Array.from({ length: count }, (_, i) => ({ partition, value: `message ${i}` }));
+    await producer.send({ topic, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/**
+ * Plays the sidecars: POSTs what `reports()` says for each pod every `everyMs` until stopped, so the
+ * reports stay fresh. Answers other than 200 are collected.
+ */
+export function reportLoop(
+  port: number,
+  tokens: ReadonlyMap<string, string>,
+  reports: () => SidecarReport[],
+  everyMs = 2000,
+): { refused: string[]; once(): Promise<void>; stop(): void } {
+  const refused: string[] = [];
+  const once = async () => {
+    for (const r of reports()) {
+      const a = await post(port, tokens.get(r.pod.name), r);
+      if (a.status !== 200) refused.push(`${r.pod.name}: ${a.status} ${a.body.error ?? ""}`);
+    }
+  };
+  const timer = setInterval(() => void once().catch((err: unknown) => refused.push(String(err))), everyMs);
+  return { refused, once, stop: () => clearInterval(timer) };
 }
