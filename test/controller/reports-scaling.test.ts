@@ -61,11 +61,15 @@ describe("reports change scaling", { skip }, () => {
   /** A sleeper Deployment, its topic and a ScaledObject on it (earliest: uncommitted messages are lag). */
   async function scenario(
     name: string,
-    o: { replicas: number; partitions: number; spec: Record<string, unknown> },
+    o: { replicas: number; partitions: number; spec: Record<string, unknown>; messagesPerPartition?: number },
   ): Promise<{ topic: string; group: string }> {
     const topic = `reports-${name}-${run}`;
     const group = `g-${topic}`;
     await withAdmin(k, (admin) => createTopic(admin, topic, o.partitions));
+    // Messages before the ScaledObject: its first evaluation already sees the lag.
+    for (let p = 0; p < o.partitions && o.messagesPerPartition; p++) {
+      await produceTo(k, topic, p, o.messagesPerPartition);
+    }
     await createDeployment(rest, sleeperDeployment(ns.name, name, o.replicas));
     await createScaledObject(
       rest,
@@ -228,6 +232,7 @@ describe("reports change scaling", { skip }, () => {
     const { topic, group } = await scenario("drain", {
       replicas: 3,
       partitions: 3,
+      messagesPerPartition: 10,
       spec: {
         pollingInterval: 5,
         minReplicaCount: 1,
@@ -237,7 +242,6 @@ describe("reports change scaling", { skip }, () => {
         },
       },
     });
-    for (let p = 0; p < 3; p++) await produceTo(k, topic, p, 10);
     const first = await runningPods(rest, ns.name, "drain", 3);
     // Replace one pod: the newest pod is the one a ReplicaSet removes first when the costs are equal, so it
     // is the busy one here, and only the deletion costs can keep it.
