@@ -82,7 +82,21 @@ export class ReportReceiver {
     this.now = o.now ?? Date.now;
   }
 
+  /** Answers one request; refusals are logged with the pod and ScaledObject as far as they are known. */
   async handle(req: ReportRequest): Promise<Reply> {
+    const seen: { pod?: string; scaledObject?: string } = {};
+    const reply = await this.steps(req, seen);
+    if (reply.status !== 200) {
+      const body = reply.body as { error?: string; errors?: string[] };
+      const fields = { ...seen, status: reply.status, reason: body.error, errors: body.errors };
+      // A follower refuses every report by design: not worth more than debug.
+      if (reply.status === 503) this.o.logger.debug(fields, "report refused");
+      else this.o.logger.info(fields, "report refused");
+    }
+    return reply;
+  }
+
+  private async steps(req: ReportRequest, seen: { pod?: string; scaledObject?: string }): Promise<Reply> {
     const leader = this.o.leader();
     if (!leader) {
       return refuse(503, "this controller replica is not the leader; retry", { "retry-after": "1" });
@@ -97,6 +111,7 @@ export class ReportReceiver {
     const auth = await this.o.authenticator.authenticate(token);
     if (!auth.ok) return refuse(401, auth.reason, { "www-authenticate": "Bearer" });
     const who = auth.identity;
+    seen.pod = `${who.namespace}/${who.podName}`;
     const rate = this.o.limiter.take(who.podUid, this.now());
     if (!rate.ok) {
       return refuse(429, `pod ${who.namespace}/${who.podName} sends reports too fast`, {
@@ -122,6 +137,7 @@ export class ReportReceiver {
     }
 
     const key = `${pod.namespace}/${report.scaledObject}`;
+    seen.scaledObject = key;
     const ctx = leader.context(key);
     if (ctx.kind === "unknown") return refuse(403, ctx.reason);
     if (ctx.kind === "not-ready") return refuse(503, ctx.reason, { "retry-after": "2" });
