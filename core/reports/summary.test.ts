@@ -111,6 +111,12 @@ describe("summarizeReports", () => {
       want: { summary: {}, reportedPods: 0, pods: [{ name: "a", state: "busy", lag: UNKNOWN_POD_LAG }] },
     },
     {
+      name: "a report the sidecar could not classify (unsupported) counts as none",
+      kept: [kept(report("c", [], { unsupported: "KIP-848 consumer protocol" }))],
+      pods: [podOf(idleC)],
+      want: { summary: {}, reportedPods: 0, pods: [{ name: "c", state: "busy", lag: UNKNOWN_POD_LAG }] },
+    },
+    {
       name: "a pod no longer in the target is ignored",
       kept: [kept(stalledA)],
       pods: [podOf(busyB)],

@@ -93,7 +93,10 @@ function byName(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-/** The reports that count: fresh, of a running pod of the target that has the IP it reported from. */
+/**
+ * The reports that count: fresh, of a running pod of the target that has the IP it reported from, and
+ * classified (a sidecar that cannot read its group says idle with a reason; unknown is not idle).
+ */
 export function countingReports(
   kept: readonly KeptReport[],
   pods: readonly TargetPodView[],
@@ -104,7 +107,7 @@ export function countingReports(
   const out = new Map<string, KeptReport>();
   for (const k of kept) {
     const { name, ip } = k.report.pod;
-    if (running.get(name) !== ip || !isFresh(k, now, staleAfterMs)) continue;
+    if (running.get(name) !== ip || !isFresh(k, now, staleAfterMs) || k.report.unsupported) continue;
     const other = out.get(name);
     if (!other || other.receivedAt < k.receivedAt) out.set(name, k);
   }
