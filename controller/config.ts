@@ -33,6 +33,13 @@ export interface WebhookConfig {
   keyFile: string;
 }
 
+export interface ReportsConfig {
+  /** `https` (the webhook's certificate), `http` (local stack only) or `off`. */
+  mode: "https" | "http" | "off";
+  /** 0 picks a free port (logged). */
+  port: number;
+}
+
 export interface ControllerConfig {
   /** A kubeconfig file; undefined: KUBECONFIG, ~/.kube/config or the in-cluster service account. */
   kubeconfig: string | undefined;
@@ -44,6 +51,8 @@ export interface ControllerConfig {
   /** `/healthz` and `/readyz` (KEDA 8081). May equal metricsPort: then one server serves all three. */
   healthPort: number;
   webhook: WebhookConfig;
+  /** The sidecar report receiver (POST /v1/reports). */
+  reports: ReportsConfig;
   leaderElection: LeaderElectionConfig;
   podName: string | undefined;
   podNamespace: string | undefined;
@@ -80,6 +89,14 @@ const FLAGS: Record<string, FlagSpec> = {
   "cert-dir": {
     env: "LAGSCALE_CERT_DIR",
     help: "folder with tls.crt and tls.key for the webhooks (/tmp/k8s-webhook-server/serving-certs)",
+  },
+  reports: {
+    env: "LAGSCALE_REPORTS",
+    help: "https|http|off: serve the sidecar report receiver; https uses --cert-dir, http is for the local stack (https)",
+  },
+  "reports-port": {
+    env: "LAGSCALE_REPORTS_PORT",
+    help: "port of the report receiver (9444; 0 = any free port)",
   },
   "leader-elect": {
     env: "LAGSCALE_LEADER_ELECT",
@@ -365,6 +382,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     }
   }
 
+  const reportsRaw = str("reports", "https");
+  const reports: ReportsConfig = { mode: "https", port: port("reports-port", 9444) };
+  if (reportsRaw === "https" || reportsRaw === "http" || reportsRaw === "off") reports.mode = reportsRaw;
+  else errors.push(`--reports=${JSON.stringify(reportsRaw)}: must be https, http or off`);
+
   const leaderElection: LeaderElectionConfig = {
     enabled: bool("leader-elect", true),
     leaseName: name(
@@ -421,6 +443,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
 
   const metricsPort = port("metrics-port", 8080);
   const healthPort = port("health-port", 8081);
+  if (reports.mode !== "off" && reports.port !== 0) {
+    for (const [what, p] of [
+      ["metrics", metricsPort],
+      ["health", healthPort],
+      ["webhook", webhook.mode === "off" ? -1 : webhook.port],
+    ] as const) {
+      if (p === reports.port) errors.push(`the ${what} port and the report receiver port are both ${p}`);
+    }
+  }
   if (webhook.mode !== "off" && webhook.port !== 0) {
     for (const [what, p] of [
       ["metrics", metricsPort],
@@ -447,6 +478,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       metricsPort,
       healthPort,
       webhook,
+      reports,
       leaderElection,
       podName,
       podNamespace,

@@ -20,7 +20,7 @@ import { createLogger, type Logger } from "../core/log.js";
 import { ApiAuthSources, clusterObjectNamespaceFromEnv } from "./auth/index.js";
 import { parseConfig, usage, type ControllerConfig } from "./config.js";
 import { startHttpServer, type Check, type RunningHttpServer } from "./http.js";
-import { connectKube, loadKubeConfig } from "./kube/index.js";
+import { connectKube, KubeRest, loadKubeConfig, type KubeIO } from "./kube/index.js";
 import {
   combineCallbacks,
   defaultIdentity,
@@ -31,6 +31,7 @@ import {
   type LeaderPodLabel,
 } from "./leader/index.js";
 import { ControllerMetrics } from "./metrics.js";
+import { ReportStore, startReports } from "./reports/index.js";
 import { ScaledObjectController } from "./scaledobject/index.js";
 import { ApiWebhookLookups, startWebhookServer, type WebhookServer } from "./webhook/index.js";
 
@@ -60,6 +61,8 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
 
   // ---- the leader's work ----
   let controller: ScaledObjectController | undefined;
+  let leaderKube: KubeIO | undefined;
+  const reportStore = new ReportStore();
   const leaderWork: LeaderCallbacks = {
     onStartedLeading: async (signal) => {
       const kube = connectKube({
@@ -77,16 +80,22 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         authSources: new ApiAuthSources(kc),
         concurrency: config.maxConcurrentReconciles,
         ...(clusterObjectNamespace ? { clusterObjectNamespace } : {}),
+        ...(config.reports.mode !== "off" ? { reports: reportStore } : {}),
       });
       controller = c;
+      leaderKube = kube;
       c.start();
       log.info("evaluating ScaledObjects");
       await new Promise<void>((resolve) => {
         if (signal.aborted) resolve();
         else signal.addEventListener("abort", () => resolve(), { once: true });
       });
+      if (controller === c) {
+        controller = undefined;
+        leaderKube = undefined;
+      }
+      reportStore.clear(); // the next leader collects its own
       await c.stop();
-      if (controller === c) controller = undefined;
       await reader.close();
       log.info("stopped evaluating ScaledObjects");
     },
@@ -149,6 +158,27 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
       log.warn(
         { certDir: wh.certDir },
         "webhook server not started: no tls.crt/tls.key in the cert dir (give --cert-dir, or --webhooks=off to silence this)",
+      );
+    }
+    const rp = config.reports;
+    const rpTls = rp.mode === "https" && existsSync(wh.certFile) && existsSync(wh.keyFile);
+    if (rp.mode === "http" || rpTls) {
+      const rest = new KubeRest(kc);
+      const server = await startReports({
+        port: rp.port,
+        host: config.bindAddress,
+        ...(rpTls ? { tls: { certFile: wh.certFile, keyFile: wh.keyFile } } : {}),
+        rest,
+        registry,
+        store: reportStore,
+        logger: log.child({ component: "reports" }),
+        leader: () => (controller && leaderKube ? { source: controller, pods: leaderKube.pods } : undefined),
+      });
+      servers.push({ close: async () => (await server.close(), rest.close()) });
+    } else if (rp.mode === "https") {
+      log.warn(
+        { certDir: wh.certDir },
+        "report receiver not started: no tls.crt/tls.key in the cert dir (give --cert-dir; --reports=http on the local stack, or --reports=off)",
       );
     }
   } catch (err) {

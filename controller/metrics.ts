@@ -29,6 +29,7 @@ export interface TriggerLabels {
 const TRIGGER_LABELS = ["namespace", "metric", "scaledObject", "scaler", "triggerIndex", "type"] as const;
 const OBJECT_LABELS = ["namespace", "scaledObject"] as const;
 const LAG_LABELS = ["namespace", "scaledObject", "trigger"] as const;
+const STALL_LABELS = ["namespace", "scaledObject", "pod", "topic", "partition"] as const;
 
 export interface TriggerSample {
   labels: TriggerLabels;
@@ -62,6 +63,7 @@ export function buildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
 interface ObjectSeries {
   triggers: TriggerLabels[];
   lag: Record<(typeof LAG_LABELS)[number], string>[];
+  stalls?: Record<(typeof STALL_LABELS)[number], string>[];
 }
 
 export class ControllerMetrics {
@@ -80,6 +82,8 @@ export class ControllerMetrics {
   readonly currentReplicas: Gauge<(typeof OBJECT_LABELS)[number]>;
   readonly kafkaRequests: Counter<"api">;
   readonly evaluations: Counter<(typeof OBJECT_LABELS)[number]>;
+  readonly stalledPartitionLag: Gauge<(typeof STALL_LABELS)[number]>;
+  readonly partitionStalls: Counter<(typeof OBJECT_LABELS)[number]>;
   private readonly series = new Map<string, ObjectSeries>();
   private readonly registeredResources = new Set<string>();
   private readonly registeredTriggers = new Set<string>();
@@ -180,12 +184,46 @@ export class ControllerMetrics {
       labelNames: ["api"] as const,
       registers,
     });
+    this.stalledPartitionLag = new Gauge({
+      name: "lagscale_stalled_partition_lag",
+      help: "Lag of a partition a sidecar reports stalled (its committed offset does not move), by pod and partition",
+      labelNames: STALL_LABELS,
+      registers,
+    });
+    this.partitionStalls = new Counter({
+      name: "lagscale_partition_stalls_total",
+      help: "Stalled partitions reported by sidecars (each stall counted once, when it begins)",
+      labelNames: OBJECT_LABELS,
+      registers,
+    });
     this.evaluations = new Counter({
       name: "lagscale_scaled_object_evaluations_total",
       help: "Evaluations of the ScaledObject",
       labelNames: OBJECT_LABELS,
       registers,
     });
+  }
+
+  /**
+   * The partitions sidecars report stalled (lag, by pod and partition; series of ended stalls removed), and
+   * how many stalls began in this evaluation.
+   */
+  recordStalls(
+    namespace: string,
+    scaledObject: string,
+    stalls: readonly { pod: string; topic: string; partition: number; lag: number }[],
+    newStalls: number,
+  ): void {
+    const key = `${namespace}/${scaledObject}`;
+    const series = this.series.get(key) ?? { triggers: [], lag: [] };
+    this.series.set(key, series);
+    for (const l of series.stalls ?? []) this.stalledPartitionLag.remove(l);
+    series.stalls = stalls.map((s) => {
+      const l = { namespace, scaledObject, pod: s.pod, topic: s.topic, partition: String(s.partition) };
+      this.stalledPartitionLag.set(l, s.lag);
+      return l;
+    });
+    if (newStalls > 0) this.partitionStalls.inc({ namespace, scaledObject }, newStalls);
   }
 
   /** One Kafka request sent (the lag reader's onRequest). */
@@ -220,6 +258,7 @@ export class ControllerMetrics {
       const keepLag = new Set(next.lag.map((l) => l.trigger));
       // a trigger whose read failed has no lag to show: its series goes until a read succeeds again
       for (const l of prev.lag) if (!keepLag.has(l.trigger)) this.kafkaLag.remove(l);
+      if (prev.stalls) next.stalls = prev.stalls;
     }
     this.series.set(key, next);
   }
@@ -290,12 +329,14 @@ export class ControllerMetrics {
     if (prev) {
       for (const l of prev.triggers) this.removeTrigger(l);
       for (const l of prev.lag) this.kafkaLag.remove(l);
+      for (const l of prev.stalls ?? []) this.stalledPartitionLag.remove(l);
     }
     this.series.delete(key);
     const l = { namespace, scaledObject };
     for (const g of [this.objectPaused, this.desiredReplicas, this.currentReplicas]) g.remove(l);
     this.objectErrors.remove(l);
     this.evaluations.remove(l);
+    this.partitionStalls.remove(l);
     this.loopLatency.remove({ namespace, type: "scaledobject", resource: scaledObject });
   }
 

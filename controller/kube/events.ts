@@ -19,7 +19,7 @@ import { isNotFound, type KubeRest } from "./rest.js";
 
 export type EventType = "Normal" | "Warning";
 
-/** KEDA's event reasons (pkg/eventreason), which lagscale uses unchanged for its objects. */
+/** KEDA's event reasons (pkg/eventreason), which lagscale uses unchanged for its objects, and its own. */
 export const EventReason = {
   KEDAScalersStarted: "KEDAScalersStarted",
   KEDAScalersStopped: "KEDAScalersStopped",
@@ -52,6 +52,8 @@ export const EventReason = {
   TriggerAuthenticationDeleted: "TriggerAuthenticationDeleted",
   ClusterTriggerAuthenticationAdded: "ClusterTriggerAuthenticationAdded",
   ClusterTriggerAuthenticationDeleted: "ClusterTriggerAuthenticationDeleted",
+  /** lagscale's own: a sidecar reports a partition whose committed offset does not move while it has lag. */
+  KafkaPartitionStalled: "KafkaPartitionStalled",
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

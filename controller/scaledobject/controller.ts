@@ -57,10 +57,24 @@ import {
   type KubeIO,
   type ReconcileResult,
   type ScaleInfo,
+  type TargetPod,
 } from "../kube/index.js";
 import type { ControllerMetrics, TriggerSample } from "../metrics.js";
 import { backoffDelay, EVALUATION_BACKOFF } from "./backoff.js";
 import { EvaluationLoops, pollingIntervalMs, type DueKey } from "./loops.js";
+import {
+  clearMarks,
+  evaluationReports,
+  kafkaTriggerForReports,
+  markForScaleIn,
+  type EvaluatedTrigger,
+  type EvaluationReports,
+  type ObjectReportState,
+  type ReportTrigger,
+  type ReportsSource,
+  type ReportStore,
+} from "../reports/index.js";
+import { newStalls, stallKey } from "../../core/reports/summary.js";
 import { parseTriggers, scalingSpecFor, type ParsedTrigger, type TriggerAuthInput } from "./spec.js";
 import { seedStateFromStatus, statusAfterCheckFailure, statusAfterEvaluation } from "./status.js";
 import { cronOutcome, kafkaOutcome, type TriggerOutcome } from "./triggers.js";
@@ -81,6 +95,8 @@ export interface ScaledObjectControllerOptions {
   now?: () => number;
   /** In [0, 1): the backoff's jitter. Default Math.random. */
   random?: () => number;
+  /** Sidecar reports kept by the receiver; absent: every evaluation is polling only (KEDA's). */
+  reports?: ReportStore;
 }
 
 /** Longer than the API client's timeout (30 s) plus a Kafka round (10 s): only a hung evaluation hits it. */
@@ -111,6 +127,11 @@ interface ObjectState {
   retryAt: number;
   /** Stages of this object's evaluations still running, including ones past their budget. */
   inflight: number;
+  /** What the report receiver checks reports against, from the last evaluation. */
+  reportState?: ObjectReportState;
+  /** Stalled partitions already announced (stallKey), and pods this controller gave a deletion cost. */
+  announcedStalls: Set<string>;
+  markedPods: Set<string>;
 }
 
 type Prepared =
@@ -156,7 +177,7 @@ function targetIsGone(err: unknown): boolean {
   );
 }
 
-export class ScaledObjectController {
+export class ScaledObjectController implements ReportsSource {
   private readonly informer: Informer<ScaledObject>;
   private readonly queue: WorkQueue;
   private readonly loops: EvaluationLoops;
@@ -232,6 +253,8 @@ export class ScaledObjectController {
         failures: 0,
         retryAt: 0,
         inflight: 0,
+        announcedStalls: new Set(),
+        markedPods: new Set(),
       };
       this.states.set(key, st);
     }
@@ -282,6 +305,7 @@ export class ScaledObjectController {
   private async forget(key: string): Promise<void> {
     await this.loops.remove(key);
     this.states.delete(key);
+    this.o.reports?.forget(key);
     const { namespace, name } = parseKey(key);
     this.o.metrics.forgetObject(namespace ?? "", name);
     this.updateRegistered();
@@ -294,6 +318,59 @@ export class ScaledObjectController {
         triggerTypes: st.triggerTypes,
       })),
     );
+  }
+
+  // ---- sidecar reports (ReportsSource) ------------------------------------------------------------------
+
+  reportState(key: string): ObjectReportState | "unknown" | "not-ready" {
+    const so = this.informer.get(key);
+    if (!so || so.metadata.deletionTimestamp || this.stopped) return "unknown";
+    return this.states.get(key)?.reportState ?? "not-ready";
+  }
+
+  evaluateNow(key: string): void {
+    if (this.loops.has(key)) this.loops.trigger(key);
+  }
+
+  /** The reports' part of this evaluation; undefined when the object has no kept reports. */
+  private async reportsFor(
+    p: Extract<Prepared, { kind: "ready" }>,
+    key: string,
+    triggers: EvaluatedTrigger[],
+    now: number,
+  ): Promise<{ er: EvaluationReports; pods: TargetPod[] } | undefined> {
+    const kept = this.o.reports?.list(key, now) ?? [];
+    if (kept.length === 0 || p.scale.replicas <= 0) return undefined;
+    const pods = await this.o.kube.pods.forTarget(p.scale);
+    const drain = p.resolved.spec.advanced?.lagscale?.drainTimeSeconds;
+    const er = evaluationReports({
+      kept,
+      pods,
+      triggers,
+      now,
+      maxReplicaCount: p.spec.maxReplicaCount,
+      ...(drain !== undefined ? { drainTimeSeconds: drain } : {}),
+    });
+    return { er, pods };
+  }
+
+  /** An Event and a metric per newly stalled partition, naming pod and partition. */
+  private announceStalls(
+    so: ScaledObject,
+    st: ObjectState,
+    er: EvaluationReports | undefined,
+    log: Logger,
+  ): void {
+    const stalls = er?.summary ? er.view.stalls : [];
+    const ns = so.metadata.namespace ?? "default";
+    const fresh = newStalls(stalls, st.announcedStalls);
+    for (const s of fresh) {
+      const msg = `pod ${s.pod}: partition ${s.topic}/${s.partition} of consumer group ${s.consumerGroup} has lag ${s.lag} and its committed offset has not moved for ${Math.round(s.stalledForMs / 1000)} s; this lag is not counted as work for more replicas`;
+      log.warn({ pod: s.pod, topic: s.topic, partition: s.partition, lag: s.lag }, "partition stalled");
+      this.o.kube.events.event(so, "Warning", EventReason.KafkaPartitionStalled, msg);
+    }
+    st.announcedStalls = new Set(stalls.map(stallKey));
+    this.o.metrics.recordStalls(ns, so.metadata.name ?? "", stalls, fresh.length);
   }
 
   // ---- evaluations --------------------------------------------------------------------------------------
@@ -546,6 +623,8 @@ export class ScaledObjectController {
     const outcomes: TriggerOutcome[] = [];
     const samples: TriggerSample[] = [];
     let lagSum: number | undefined;
+    const evaluated: EvaluatedTrigger[] = [];
+    const reportTriggers: ReportTrigger[] = [];
     for (const t of p.triggers) {
       let outcome: TriggerOutcome;
       let latencySeconds: number | undefined;
@@ -557,6 +636,9 @@ export class ScaledObjectController {
           latencySeconds = (performance.now() - read.started) / 1000;
         } else result = { ok: false, error: t.connectError ?? "no lag request for this trigger" };
         outcome = kafkaOutcome(t, result, st.memory.get(t.metricName));
+        const forReports = kafkaTriggerForReports(t, outcome, result);
+        evaluated.push(forReports.evaluated);
+        reportTriggers.push(forReports.report);
         if (outcome.memory) st.memory.set(t.metricName, outcome.memory);
         if (outcome.lag !== undefined) lagSum = (lagSum ?? 0) + outcome.lag;
         if (outcome.inactiveReason) {
@@ -606,15 +688,33 @@ export class ScaledObjectController {
       history,
     };
     if (p.readyReplicas !== undefined) input.readyReplicas = p.readyReplicas;
+    const reports = await this.reportsFor(p, key, evaluated, now).catch((err: unknown) => {
+      log.warn({ err: errText(err) }, "could not read the target's pods: deciding without reports");
+      return undefined;
+    });
+    if (reports?.er.summary) input.reports = reports.er.summary;
     const created = Date.parse(so.metadata.creationTimestamp ?? "");
     if (Number.isFinite(created)) input.createdAt = created;
     const result = decideScaledObject(input);
+    this.announceStalls(so, st, reports?.er, log);
 
     const events: ScalingEvent[] = [...result.events];
     let state = result.state;
     let replicas = p.scale.replicas;
     let scaleError: string | undefined;
     if (result.decision.kind === "scale") {
+      const n = result.decision.replicas;
+      if (reports?.er.summary && n > 0 && n < p.scale.replicas) {
+        // Before a scale-in, the idle consumers get the lowest deletion cost so the ReplicaSet removes them.
+        await markForScaleIn(
+          kube.pods,
+          reports.pods,
+          reports.er.view,
+          p.scale.replicas - result.decision.replicas,
+          st.markedPods,
+          log,
+        ).catch((err: unknown) => log.warn({ err: errText(err) }, "could not mark pods for the scale-in"));
+      }
       try {
         const after = await kube.scale.setReplicas(
           ns,
@@ -650,7 +750,22 @@ export class ScaledObjectController {
       }
     } else {
       log.debug({ replicas, reason: result.decision.reason, why: result.decision.message }, "holding");
+      if (st.markedPods.size > 0) {
+        // No scale-in under way: the marks this controller set earlier come off the pods that stayed.
+        const marked = st.markedPods;
+        await (reports ? Promise.resolve(reports.pods) : kube.pods.forTarget(p.scale))
+          .then((pods) => clearMarks(kube.pods, pods, marked))
+          .catch((err: unknown) => log.warn({ err: errText(err) }, "could not clear deletion costs"));
+      }
     }
+    st.reportState = {
+      scale: p.scale,
+      context: {
+        currentReplicas: replicas,
+        maxReplicaCount: p.spec.maxReplicaCount,
+        triggers: reportTriggers,
+      },
+    };
     if (history.conditions.Ready.status !== "True" && state.conditions.Ready.status === "True") {
       events.unshift({
         type: "Normal",

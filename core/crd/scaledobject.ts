@@ -103,6 +103,21 @@ export const AdvancedSchema = Strict(
       ),
     ),
     scalingModifiers: Optional(ScalingModifiersSchema),
+    lagscale: Optional(
+      Strict(
+        {
+          drainTimeSeconds: Optional(
+            Int32({
+              description:
+                "Size the target so the backlog drains within this many seconds at the per-pod rate the sidecars measure; only ever raises what lagThreshold asks. Unset: off.",
+              minimum: 1,
+              maximum: 86400,
+            }),
+          ),
+        },
+        { description: "lagscale's own settings, which KEDA does not have." },
+      ),
+    ),
   },
   { description: "Advanced settings." },
 );

@@ -60,7 +60,15 @@ export interface ReportsSummary {
   stalledLag?: Record<string, number>;
   /** A consumer-group rebalance is under way: hold still. */
   rebalancing?: boolean;
+  /**
+   * Replicas the drain-time target asks for (drain.ts, opt-in). One more metric for the HPA step, which takes
+   * the largest: it can raise the lagThreshold recommendation, never lower it, and never activates from 0.
+   */
+  drainReplicas?: number;
 }
+
+/** The HPA metric name of the drain-time target (messages and events). */
+export const DRAIN_METRIC_NAME = "lagscale-drain-time";
 
 export type ConditionStatus = "True" | "False" | "Unknown";
 
@@ -298,6 +306,11 @@ export function decideScaledObject(input: DecideInput): DecideResult {
     if (t.active === true) activeTriggers.push(t.name);
     metrics.push({ ...base, value: Math.max(0, t.metricValue! - Math.max(0, stalled[t.name] ?? 0)) });
   });
+  const drain = input.reports?.drainReplicas;
+  if (drain !== undefined && drain > 0 && cur > 0) {
+    // AverageValue with target 1: the HPA proposes ceil(value / 1) = drain replicas.
+    metrics.push({ name: DRAIN_METRIC_NAME, target: 1, metricType: "AverageValue", value: drain });
+  }
   const forced = pause.forceActivation === true;
   const isActive = activeTriggers.length > 0 || forced;
 
