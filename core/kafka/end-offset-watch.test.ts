@@ -207,7 +207,8 @@ test("end-offset watch: errors stay within their cluster and topic", async () =>
   );
   const watch = new EndOffsetWatch({
     logger,
-    createCluster: (o) => (o.config.brokers.includes("a:9092") ? good.create(o) : bad.create(o)),
+    createCluster: (o) =>
+      JSON.stringify(o.config.brokers).includes("a:9092") ? good.create(o) : bad.create(o),
   });
   const src = source([
     { cluster: clusterA, topic: "orders" },
