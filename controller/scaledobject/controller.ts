@@ -26,6 +26,7 @@ import {
   type ResolvedScaledObject,
   type ScaledObject,
 } from "../../core/crd/index.js";
+import type { EndOffsetWatch, WatchTick } from "../../core/kafka/end-offset-watch.js";
 import type { LagReader, LagReadResult } from "../../core/kafka/types.js";
 import type { PersistentLagMemory } from "../../core/lag/index.js";
 import type { Logger } from "../../core/log.js";
@@ -54,6 +55,7 @@ import {
   type ScaleInfo,
 } from "../kube/index.js";
 import type { ControllerMetrics, TriggerSample } from "../metrics.js";
+import { EarlyEvaluations, memoryFromEvaluation, type EvaluatedKafkaTrigger } from "./early.js";
 import { EvaluationLoops, type DueKey } from "./loops.js";
 import { parseTriggers, scalingSpecFor, type ParsedTrigger, type TriggerAuthInput } from "./spec.js";
 import { seedStateFromStatus, statusAfterCheckFailure, statusAfterEvaluation } from "./status.js";
@@ -71,6 +73,8 @@ export interface ScaledObjectControllerOptions {
   /** ScaledObjects reconciled at once (watch events). Default 5. */
   concurrency?: number;
   now?: () => number;
+  /** Log-end offsets between polls: growth that calls for a scale-up evaluates at once (early.ts). */
+  watch?: Pick<EndOffsetWatch, "start" | "stop">;
 }
 
 /** What the controller remembers of one ScaledObject between evaluations. */
@@ -137,6 +141,7 @@ export class ScaledObjectController {
   private readonly informer: Informer<ScaledObject>;
   private readonly queue: WorkQueue;
   private readonly loops: EvaluationLoops;
+  private readonly early = new EarlyEvaluations();
   private readonly states = new Map<string, ObjectState>();
   private readonly log: Logger;
   private readonly now: () => number;
@@ -148,7 +153,7 @@ export class ScaledObjectController {
     this.now = o.now ?? Date.now;
     this.informer = o.kube.informer(SCALED_OBJECTS);
     this.queue = new WorkQueue({ name: "scaledobjects", concurrency: o.concurrency ?? 5, logger: o.logger });
-    this.loops = new EvaluationLoops({ run: (batch) => this.evaluateBatch(batch), logger: o.logger });
+    this.loops = new EvaluationLoops({ run: (batch) => this.evaluateWatched(batch), logger: o.logger });
   }
 
   /** Starts watching; reconciles begin once the informer has listed. Returns at once. */
@@ -160,6 +165,7 @@ export class ScaledObjectController {
       this.queueStarted = true;
       this.queue.start((key) => this.reconcile(key));
       this.log.info({ scaledObjects: this.informer.list().length }, "ScaledObject informer synced");
+      this.o.watch?.start({ topics: () => this.early.topics(), onTick: (tick) => this.onWatchTick(tick) });
     });
   }
 
@@ -172,6 +178,7 @@ export class ScaledObjectController {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.queueStarted) await this.queue.stop();
+    await this.o.watch?.stop();
     await this.loops.stop();
     await this.o.kube.close();
     this.o.metrics.forgetAll();
@@ -254,6 +261,7 @@ export class ScaledObjectController {
   private async forget(key: string): Promise<void> {
     await this.loops.remove(key);
     this.states.delete(key);
+    this.early.forget(key);
     const { namespace, name } = parseKey(key);
     this.o.metrics.forgetObject(namespace ?? "", name);
     this.updateRegistered();
@@ -266,6 +274,27 @@ export class ScaledObjectController {
         triggerTypes: st.triggerTypes,
       })),
     );
+  }
+
+  // ---- early evaluations (end-offset watch) --------------------------------------------------------------
+
+  private async evaluateWatched(batch: DueKey[]): Promise<void> {
+    for (const d of batch) this.early.started(d.key);
+    try {
+      await this.evaluateBatch(batch);
+    } finally {
+      for (const d of batch) this.early.ended(d.key);
+    }
+  }
+
+  private onWatchTick(tick: WatchTick): void {
+    this.o.metrics.watchTick();
+    if (this.stopped) return;
+    for (const { key, call } of this.early.onTick(tick)) {
+      this.o.metrics.earlyEvaluation(call.reason);
+      this.log.info({ scaledObject: key, ...call }, "early evaluation: log-end offsets grew between polls");
+      this.loops.trigger(key);
+    }
   }
 
   // ---- evaluations --------------------------------------------------------------------------------------
@@ -429,6 +458,7 @@ export class ScaledObjectController {
     // Trigger values: kafka reads issued by the batch, cron from the clock.
     const outcomes: TriggerOutcome[] = [];
     const samples: TriggerSample[] = [];
+    const kafkaEvaluated: EvaluatedKafkaTrigger[] = [];
     let lagSum: number | undefined;
     for (const t of p.triggers) {
       let outcome: TriggerOutcome;
@@ -441,6 +471,7 @@ export class ScaledObjectController {
           latencySeconds = (performance.now() - read.started) / 1000;
         } else result = { ok: false, error: t.connectError ?? "no lag request for this trigger" };
         outcome = kafkaOutcome(t, result, st.memory.get(t.metricName));
+        kafkaEvaluated.push({ trigger: t, read: result, lag: outcome.lag });
         if (outcome.memory) st.memory.set(t.metricName, outcome.memory);
         if (outcome.lag !== undefined) lagSum = (lagSum ?? 0) + outcome.lag;
         if (outcome.inactiveReason) {
@@ -521,6 +552,7 @@ export class ScaledObjectController {
             to: result.decision.replicas,
             reason: result.decision.reason,
             why: result.decision.message,
+            early: this.early.pendingCall(key)?.reason,
           },
           "scaled",
         );
@@ -543,6 +575,15 @@ export class ScaledObjectController {
       });
     }
     st.history = state;
+    this.early.record(
+      key,
+      memoryFromEvaluation({
+        replicas,
+        maxReplicaCount: p.spec.maxReplicaCount,
+        activated: result.decision.kind === "scale" && result.decision.reason === "activate" && !scaleError,
+        kafka: kafkaEvaluated,
+      }),
+    );
     for (const e of events) kube.events.event(so, e.type, e.reason, e.message);
 
     const hasKafka = p.triggers.some((t) => t.kind === "kafka");
