@@ -126,7 +126,8 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
             spec: {
               pollingInterval: POLL_S,
               cooldownPeriod: 300,
-              idleReplicaCount: 0,
+              // From 1: no idle count, so that the inactive target stays at minReplicaCount.
+              ...(start === 0 ? { idleReplicaCount: 0 } : {}),
               minReplicaCount: 1,
               maxReplicaCount: 5,
               // The bench puts the replicas back after each burst; the HPA must not bring them up again.

@@ -108,7 +108,8 @@ test("end-offset watch: a burst between polls scales before the next poll, from 
         spec: {
           pollingInterval: POLL_S,
           cooldownPeriod: 300,
-          idleReplicaCount: 0,
+          // From 1: no idle count, so that the inactive target stays at minReplicaCount until the burst.
+          ...(c.startReplicas === 0 ? { idleReplicaCount: 0 } : {}),
           minReplicaCount: 1,
           maxReplicaCount: 5,
         },
@@ -222,7 +223,8 @@ test("end-offset watch: a burst between polls scales before the next poll, from 
   console.log(
     [
       `early: produced ${((nextPoll - producedAt) / 1000).toFixed(1)} s before the next poll`,
-      ...cases.map((c) => {
+      `  ${off.ns} (watch off): first /scale write ${((offAt - producedAt) / 1000).toFixed(1)} s after the produce`,
+      ...[fromZero, fromOne].map((c) => {
         const firstChange = c.samples.find(([, n]) => n !== c.startReplicas);
         const five = c.samples.find(([, n]) => n === 5);
         return `  ${c.ns}: first change ${firstChange ? ((firstChange[0] - producedAt) / 1000).toFixed(1) : "-"} s, 5 replicas ${five ? ((five[0] - producedAt) / 1000).toFixed(1) : "-"} s after the produce`;
