@@ -8,10 +8,13 @@
  * `--end-offset-watch-interval=0`, each with two ScaledObjects (start at 0 and at 1 replica; lagThreshold 10,
  * max 5, 5 partitions) over Deployments whose pods only sleep, so the lag stays what was produced. Each
  * burst: reset (lag 0 by committing at the end, replicas back to the start), wait one poll so every
- * controller has seen the reset, produce 100 messages at a random moment of the poll period (as a user
- * would), then read the time of each `/scale` write from the controllers' `scaled` log lines.
- * BENCH_BURSTS (default 5) bursts.
+ * controller has seen the reset, produce 100 messages at a moment of the poll period drawn at random (as a
+ * user's burst would come), then read the time of each `/scale` write from the controllers' `scaled` log lines.
+ * BENCH_BURSTS (default 5) bursts. Before that, the watch alone on 1, 10 and 100 topics: its Kafka requests
+ * per second.
  */
+import { pino } from "pino";
+import { EndOffsetWatch } from "../../core/kafka/end-offset-watch.js";
 import type { StackInfo } from "../stack/types.js";
 import { createTopic } from "../stack/kafka/index.js";
 import {
@@ -74,8 +77,52 @@ function counterTotal(text: string, name: string): number {
   return total;
 }
 
+/**
+ * What the watch alone costs, on the real broker: Kafka requests per second with 1, 10 and 100 watched
+ * topics of 5 partitions (one cluster), over BENCH_WATCH_S seconds each.
+ */
+async function watchCost(stack: StackInfo, io: ReactionBenchIO): Promise<void> {
+  const seconds = envInt("BENCH_WATCH_S", 10);
+  const prefix = `bench-watch-cost-${Date.now().toString(36)}`;
+  const topics = Array.from({ length: 100 }, (_, i) => `${prefix}-${i}`);
+  const k = kafka(stack.bootstrapServers);
+  await withAdmin(k, async (admin) => {
+    for (const topic of topics) await createTopic(admin, topic, 5);
+  });
+  const cluster = { brokers: stack.bootstrapServers };
+  try {
+    for (const n of [1, 10, 100]) {
+      const watch = new EndOffsetWatch({ logger: pino({ level: "silent" }) });
+      const watched = topics.slice(0, n).map((topic) => ({ cluster, topic }));
+      watch.start({ topics: () => watched, onTick: () => undefined });
+      await sleep(1500); // connection and first metadata
+      const before = watch.stats();
+      const t0 = Date.now();
+      await sleep(seconds * 1000);
+      const after = watch.stats();
+      await watch.stop();
+      const s = (Date.now() - t0) / 1000;
+      io.figure(
+        `watch-requests-per-s.topics-${n}`,
+        (after.totalRequests - before.totalRequests) / s,
+        "requests/s",
+      );
+      io.figure(
+        `watch-list-offsets-per-s.topics-${n}`,
+        ((after.requests.ListOffsets ?? 0) - (before.requests.ListOffsets ?? 0)) / s,
+        "requests/s",
+      );
+    }
+  } finally {
+    await withAdmin(k, (admin) => admin.deleteTopics({ topics, timeout: 60_000 })).catch((e: unknown) =>
+      io.note(`could not delete the watch-cost topics: ${String(e)}`),
+    );
+  }
+}
+
 export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): Promise<void> {
   const bursts = envInt("BENCH_BURSTS", 5);
+  await watchCost(stack, io);
   const t = Date.now();
   const compiled = await compileController();
   io.figure("reaction-compile", (Date.now() - t) / 1000, "s");
@@ -152,7 +199,11 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
         await withAdmin(k, (admin) => commitAtEnd(admin, s.group, s.topic));
         await setDeploymentReplicas(rest, s.ns.name, `from-${s.start}`, s.start);
       }
-      await sleep(16_000 + Math.random() * POLL_S * 1000);
+      await sleep(16_000);
+      // A moment of the poll period drawn at random (polls fall on multiples of it, loops.ts), so that the
+      // polling side waits on average half a period, as a user's burst would.
+      const phase = 500 + Math.random() * (POLL_S * 1000 - 1000);
+      await sleep((phase - (Date.now() % (POLL_S * 1000)) + POLL_S * 1000) % (POLL_S * 1000));
       const marks = scenarios.map((s) => s.controller.logs.length);
       const producedAt = Date.now();
       await Promise.all(scenarios.map((s) => produce(k, s.topic, BURST)));
@@ -172,7 +223,7 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
           );
       });
       io.note(
-        `burst ${b + 1}/${bursts}: ${scenarios.map((s) => `${s.watch ? "watch" : "polling"} from ${s.start}: ${s.first.at(-1)?.toFixed(1) ?? "-"} s`).join(", ")}`,
+        `burst ${b + 1}/${bursts} at ${(phase / 1000).toFixed(1)} s into the poll period: ${scenarios.map((s) => `${s.watch ? "watch" : "polling"} from ${s.start}: ${s.first.at(-1)?.toFixed(1) ?? "-"} s`).join(", ")}`,
       );
     }
     const watchRate = (((await requestsAt()) - r0) * 1000) / (Date.now() - rt0);
