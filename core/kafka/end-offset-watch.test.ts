@@ -34,6 +34,8 @@ class FakeKafka {
   ends = new Map<string, Map<number, number>>();
   calls: { api: string; broker: number; topics: string[] }[] = [];
   failListOffsetsOn = new Set<number>();
+  /** While set, ListOffsets waits for it (a broker that does not answer). */
+  stall: Promise<void> | undefined;
   unreachable = false;
 
   addTopic(topic: string, leaders: number[]): void {
@@ -79,6 +81,10 @@ class FakeKafka {
           id,
           request.topics.map((t) => t.topic),
         );
+        if (this.stall) {
+          const stall = this.stall;
+          return stall.then(() => ({ responses: [] }));
+        }
         if (this.failListOffsetsOn.has(id))
           return Promise.reject(new KafkaError("not leader", "NOT_LEADER_FOR_PARTITION"));
         return Promise.resolve({
@@ -231,6 +237,41 @@ test("end-offset watch: errors stay within their cluster and topic", async () =>
   assert.equal(good.calls.filter((c) => c.api === "Metadata" && c.topics.includes("missing")).length, 2);
   const stats = watch.stats();
   assert.match(stats.clusters.find((c) => c.label.startsWith("b:"))?.error ?? "", /connection refused/);
+  await watch.stop();
+});
+
+test("end-offset watch: a cluster still waiting for a broker skips ticks; other clusters go on", async () => {
+  const slow = new FakeKafka();
+  slow.addTopic("orders", [1]);
+  const fast = new FakeKafka();
+  fast.addTopic("orders", [1]);
+  let release: () => void = () => undefined;
+  slow.stall = new Promise<void>((r) => {
+    release = r;
+  });
+  const watch = new EndOffsetWatch({
+    logger: silent,
+    createCluster: (o) =>
+      JSON.stringify(o.config.brokers).includes("a:9092") ? slow.create(o) : fast.create(o),
+  });
+  const src = source([
+    { cluster: clusterA, topic: "orders" },
+    { cluster: clusterB, topic: "orders" },
+  ]);
+  const first = watch.tick(src, 0); // clusterA hangs in this tick
+  await new Promise((r) => setTimeout(r, 10));
+  fast.produce("orders", 0, 3);
+  const second = await watch.tick(src, 1000);
+  assert.equal(slow.count("ListOffsets"), 1, "no second request to the cluster that has not answered");
+  assert.equal(fast.count("ListOffsets"), 2);
+  assert.deepEqual(
+    second.topics.map((t) => t.sum),
+    [3],
+  );
+  release();
+  await first;
+  await watch.tick(src, 2000);
+  assert.equal(slow.count("ListOffsets"), 2, "ticks again once it answered");
   await watch.stop();
 });
 
