@@ -130,3 +130,17 @@ test("--help and usage", () => {
   assert.match(usage(), /--kubeconfig/);
   assert.match(usage(), /WATCH_NAMESPACE/);
 });
+
+test("the end-offset watch: 1s by default, 0 turns it off, too short or not a duration is an error", () => {
+  assert.equal(ok([]).endOffsetWatchIntervalMs, 1000);
+  assert.equal(ok(["--end-offset-watch-interval=0"]).endOffsetWatchIntervalMs, 0);
+  assert.equal(ok([], { LAGSCALE_END_OFFSET_WATCH_INTERVAL: "500ms" }).endOffsetWatchIntervalMs, 500);
+  assert.match(
+    errors(["--end-offset-watch-interval=10ms"]).join("\n"),
+    /--end-offset-watch-interval="10ms": must be 0 \(off\)/,
+  );
+  assert.match(
+    errors([], { LAGSCALE_END_OFFSET_WATCH_INTERVAL: "soon" }).join("\n"),
+    /LAGSCALE_END_OFFSET_WATCH_INTERVAL/,
+  );
+});

@@ -61,6 +61,8 @@ export interface ControllerConfig {
   maxConcurrentReconciles: number;
   /** How long SIGTERM may take before the process exits anyway (below the pod's grace period). */
   shutdownTimeoutMs: number;
+  /** Period of the end-offset watch (scale-up between polls, docs/reaction.md); 0 turns it off. */
+  endOffsetWatchIntervalMs: number;
 }
 
 export type ConfigResult =
@@ -130,6 +132,10 @@ const FLAGS: Record<string, FlagSpec> = {
   "shutdown-timeout": {
     env: "LAGSCALE_SHUTDOWN_TIMEOUT",
     help: "Go duration SIGTERM may take before the process exits anyway (25s)",
+  },
+  "end-offset-watch-interval": {
+    env: "LAGSCALE_END_OFFSET_WATCH_INTERVAL",
+    help: "Go duration between reads of the watched topics' log-end offsets; 0 turns the watch off (1s)",
   },
   "log-level": { env: "LOG_LEVEL", help: "fatal|error|warn|info|debug|trace|silent (info)" },
   help: { boolean: true, help: "print this help" },
@@ -441,6 +447,18 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     } else maxConcurrentReconciles = n;
   }
 
+  // 0 is allowed here (the watch off); below 100 ms the watch would cost more than it gains.
+  let endOffsetWatchIntervalMs = 1000;
+  const eow = get("end-offset-watch-interval");
+  if (eow) {
+    const ms = parseDuration(eow.value);
+    if (ms === undefined || (ms !== 0 && ms < 100)) {
+      errors.push(
+        `${eow.source}=${JSON.stringify(eow.value)}: must be 0 (off) or a Go duration of at least 100ms such as 1s or 500ms`,
+      );
+    } else endOffsetWatchIntervalMs = ms;
+  }
+
   const metricsPort = port("metrics-port", 8080);
   const healthPort = port("health-port", 8081);
   if (reports.mode !== "off" && reports.port !== 0) {
@@ -485,6 +503,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       logLevel,
       maxConcurrentReconciles,
       shutdownTimeoutMs,
+      endOffsetWatchIntervalMs,
     },
   };
 }

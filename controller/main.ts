@@ -16,6 +16,7 @@ import { existsSync } from "node:fs";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { BatchedLagReader } from "../core/kafka/batched-reader.js";
+import { EndOffsetWatch } from "../core/kafka/end-offset-watch.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { ApiAuthSources, clusterObjectNamespaceFromEnv } from "./auth/index.js";
 import { parseConfig, usage, type ControllerConfig } from "./config.js";
@@ -58,6 +59,15 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
     logger: log.child({ component: "lag-reader" }),
     onRequest: (_cluster, api) => metrics.kafkaRequest(api),
   });
+  // Sees bursts between polls (docs/reaction.md); started and stopped with the leader's controller.
+  const watch =
+    config.endOffsetWatchIntervalMs > 0
+      ? new EndOffsetWatch({
+          intervalMs: config.endOffsetWatchIntervalMs,
+          logger: log.child({ component: "end-offset-watch" }),
+          onRequest: (_cluster, api) => metrics.watchRequest(api),
+        })
+      : undefined;
 
   // ---- the leader's work ----
   let controller: ScaledObjectController | undefined;
@@ -79,6 +89,7 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         logger: log.child({ component: "scaledobject" }),
         authSources: new ApiAuthSources(kc),
         concurrency: config.maxConcurrentReconciles,
+        ...(watch ? { watch } : {}),
         ...(clusterObjectNamespace ? { clusterObjectNamespace } : {}),
         ...(config.reports.mode !== "off" ? { reports: reportStore } : {}),
       });

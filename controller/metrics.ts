@@ -84,6 +84,9 @@ export class ControllerMetrics {
   readonly evaluations: Counter<(typeof OBJECT_LABELS)[number]>;
   readonly stalledPartitionLag: Gauge<(typeof STALL_LABELS)[number]>;
   readonly partitionStalls: Counter<(typeof OBJECT_LABELS)[number]>;
+  readonly watchTicks: Counter;
+  readonly watchRequests: Counter<"api">;
+  readonly earlyEvaluations: Counter<"reason">;
   private readonly series = new Map<string, ObjectSeries>();
   private readonly registeredResources = new Set<string>();
   private readonly registeredTriggers = new Set<string>();
@@ -202,6 +205,23 @@ export class ControllerMetrics {
       labelNames: OBJECT_LABELS,
       registers,
     });
+    this.watchTicks = new Counter({
+      name: "lagscale_end_offset_watch_ticks_total",
+      help: "Ticks of the end-offset watch (log-end offsets of every watched topic read once)",
+      registers,
+    });
+    this.watchRequests = new Counter({
+      name: "lagscale_end_offset_watch_requests_total",
+      help: "Kafka requests the end-offset watch sent, by API (ListOffsets, Metadata, ...)",
+      labelNames: ["api"] as const,
+      registers,
+    });
+    this.earlyEvaluations = new Counter({
+      name: "lagscale_early_evaluations_total",
+      help: "Evaluations asked for between polls because log-end offsets grew, by reason (activation, scale-up)",
+      labelNames: ["reason"] as const,
+      registers,
+    });
   }
 
   /**
@@ -229,6 +249,21 @@ export class ControllerMetrics {
   /** One Kafka request sent (the lag reader's onRequest). */
   kafkaRequest(api: string): void {
     this.kafkaRequests.inc({ api });
+  }
+
+  /** One tick of the end-offset watch. */
+  watchTick(): void {
+    this.watchTicks.inc();
+  }
+
+  /** One Kafka request of the end-offset watch. */
+  watchRequest(api: string): void {
+    this.watchRequests.inc({ api });
+  }
+
+  /** One evaluation asked for by the end-offset watch. */
+  earlyEvaluation(reason: string): void {
+    this.earlyEvaluations.inc({ reason });
   }
 
   /**

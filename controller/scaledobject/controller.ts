@@ -31,6 +31,7 @@ import {
   type ResolvedScaledObject,
   type ScaledObject,
 } from "../../core/crd/index.js";
+import type { EndOffsetWatch, WatchTick } from "../../core/kafka/end-offset-watch.js";
 import type { LagReader, LagReadResult } from "../../core/kafka/types.js";
 import type { PersistentLagMemory } from "../../core/lag/index.js";
 import type { Logger } from "../../core/log.js";
@@ -75,6 +76,7 @@ import {
   type ReportStore,
 } from "../reports/index.js";
 import { newStalls, stallKey } from "../../core/reports/summary.js";
+import { EarlyEvaluations, memoryFromEvaluation, type EvaluatedKafkaTrigger } from "./early.js";
 import { parseTriggers, scalingSpecFor, type ParsedTrigger, type TriggerAuthInput } from "./spec.js";
 import { seedStateFromStatus, statusAfterCheckFailure, statusAfterEvaluation } from "./status.js";
 import { cronOutcome, kafkaOutcome, type TriggerOutcome } from "./triggers.js";
@@ -97,6 +99,8 @@ export interface ScaledObjectControllerOptions {
   random?: () => number;
   /** Sidecar reports kept by the receiver; absent: every evaluation is polling only (KEDA's). */
   reports?: ReportStore;
+  /** Log-end offsets between polls: growth that calls for a scale-up evaluates at once (early.ts). */
+  watch?: Pick<EndOffsetWatch, "start" | "stop">;
 }
 
 /** Longer than the API client's timeout (30 s) plus a Kafka round (10 s): only a hung evaluation hits it. */
@@ -181,6 +185,7 @@ export class ScaledObjectController implements ReportsSource {
   private readonly informer: Informer<ScaledObject>;
   private readonly queue: WorkQueue;
   private readonly loops: EvaluationLoops;
+  private readonly early = new EarlyEvaluations();
   private readonly states = new Map<string, ObjectState>();
   private readonly log: Logger;
   private readonly now: () => number;
@@ -192,7 +197,7 @@ export class ScaledObjectController implements ReportsSource {
     this.now = o.now ?? Date.now;
     this.informer = o.kube.informer(SCALED_OBJECTS);
     this.queue = new WorkQueue({ name: "scaledobjects", concurrency: o.concurrency ?? 5, logger: o.logger });
-    this.loops = new EvaluationLoops({ run: (batch) => this.evaluateBatch(batch), logger: o.logger });
+    this.loops = new EvaluationLoops({ run: (batch) => this.evaluateWatched(batch), logger: o.logger });
   }
 
   /** Starts watching; reconciles begin once the informer has listed. Returns at once. */
@@ -204,6 +209,7 @@ export class ScaledObjectController implements ReportsSource {
       this.queueStarted = true;
       this.queue.start((key) => this.reconcile(key));
       this.log.info({ scaledObjects: this.informer.list().length }, "ScaledObject informer synced");
+      this.o.watch?.start({ topics: () => this.early.topics(), onTick: (tick) => this.onWatchTick(tick) });
     });
   }
 
@@ -216,6 +222,7 @@ export class ScaledObjectController implements ReportsSource {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.queueStarted) await this.queue.stop();
+    await this.o.watch?.stop();
     await this.loops.stop();
     await this.o.kube.close();
     this.o.metrics.forgetAll();
@@ -306,6 +313,7 @@ export class ScaledObjectController implements ReportsSource {
     await this.loops.remove(key);
     this.states.delete(key);
     this.o.reports?.forget(key);
+    this.early.forget(key);
     const { namespace, name } = parseKey(key);
     this.o.metrics.forgetObject(namespace ?? "", name);
     this.updateRegistered();
@@ -371,6 +379,27 @@ export class ScaledObjectController implements ReportsSource {
     }
     st.announcedStalls = new Set(stalls.map(stallKey));
     this.o.metrics.recordStalls(ns, so.metadata.name ?? "", stalls, fresh.length);
+  }
+
+  // ---- early evaluations (end-offset watch) --------------------------------------------------------------
+
+  private async evaluateWatched(batch: DueKey[]): Promise<void> {
+    for (const d of batch) this.early.started(d.key);
+    try {
+      await this.evaluateBatch(batch);
+    } finally {
+      for (const d of batch) this.early.ended(d.key);
+    }
+  }
+
+  private onWatchTick(tick: WatchTick): void {
+    this.o.metrics.watchTick();
+    if (this.stopped) return;
+    for (const { key, call } of this.early.onTick(tick)) {
+      this.o.metrics.earlyEvaluation(call.reason);
+      this.log.info({ scaledObject: key, ...call }, "early evaluation: log-end offsets grew between polls");
+      this.loops.trigger(key);
+    }
   }
 
   // ---- evaluations --------------------------------------------------------------------------------------
@@ -622,6 +651,7 @@ export class ScaledObjectController implements ReportsSource {
     // Trigger values: kafka reads issued by the batch, cron from the clock.
     const outcomes: TriggerOutcome[] = [];
     const samples: TriggerSample[] = [];
+    const kafkaEvaluated: EvaluatedKafkaTrigger[] = [];
     let lagSum: number | undefined;
     const evaluated: EvaluatedTrigger[] = [];
     const reportTriggers: ReportTrigger[] = [];
@@ -639,6 +669,7 @@ export class ScaledObjectController implements ReportsSource {
         const forReports = kafkaTriggerForReports(t, outcome, result);
         evaluated.push(forReports.evaluated);
         reportTriggers.push(forReports.report);
+        kafkaEvaluated.push({ trigger: t, read: result, lag: outcome.lag });
         if (outcome.memory) st.memory.set(t.metricName, outcome.memory);
         if (outcome.lag !== undefined) lagSum = (lagSum ?? 0) + outcome.lag;
         if (outcome.inactiveReason) {
@@ -737,6 +768,7 @@ export class ScaledObjectController implements ReportsSource {
             to: result.decision.replicas,
             reason: result.decision.reason,
             why: result.decision.message,
+            early: this.early.pendingCall(key)?.reason,
           },
           "scaled",
         );
@@ -774,6 +806,15 @@ export class ScaledObjectController implements ReportsSource {
       });
     }
     st.history = state;
+    this.early.record(
+      key,
+      memoryFromEvaluation({
+        replicas,
+        maxReplicaCount: p.spec.maxReplicaCount,
+        activated: result.decision.kind === "scale" && result.decision.reason === "activate" && !scaleError,
+        kafka: kafkaEvaluated,
+      }),
+    );
     for (const e of events) kube.events.event(so, e.type, e.reason, e.message);
 
     const hasKafka = p.triggers.some((t) => t.kind === "kafka");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { earlyEvaluationReason, type EarlyEvaluationInput } from "./early.js";
+import { earlyEvaluationReason, estimateLag, type EarlyEvaluationInput } from "./early.js";
 
 const base: EarlyEvaluationInput = {
   lag: 0,
@@ -36,4 +36,49 @@ test("early evaluation: only activation and scale-up are worth an evaluation bef
   for (const [name, over, want] of rows) {
     assert.equal(earlyEvaluationReason({ ...base, ...over }), want, name);
   }
+});
+
+test("estimated lag: lag at the evaluation plus the growth of the trigger's partitions' log-end offsets", () => {
+  const then = new Map([
+    [0, 100],
+    [1, 50],
+    [2, 7],
+  ]);
+  const rows: [string, number, Map<number, number>, { lag: number; growth: number }][] = [
+    ["nothing produced", 4, new Map(then), { lag: 4, growth: 0 }],
+    [
+      "growth on two partitions",
+      4,
+      new Map([
+        [0, 110],
+        [1, 55],
+        [2, 7],
+      ]),
+      { lag: 19, growth: 15 },
+    ],
+    [
+      "partitions the trigger does not read add nothing (partitionLimitation)",
+      0,
+      new Map([
+        [0, 100],
+        [1, 50],
+        [2, 7],
+        [3, 1000],
+      ]),
+      { lag: 0, growth: 0 },
+    ],
+    ["a partition unread now adds nothing", 0, new Map([[0, 130]]), { lag: 30, growth: 30 }],
+    [
+      "a log-end offset that went back is no growth",
+      2,
+      new Map([
+        [0, 0],
+        [1, 60],
+        [2, 7],
+      ]),
+      { lag: 12, growth: 10 },
+    ],
+    ["a negative lag counts as 0", -3, new Map([[0, 101]]), { lag: 1, growth: 1 }],
+  ];
+  for (const [name, lag, now, want] of rows) assert.deepEqual(estimateLag(lag, then, now), want, name);
 });

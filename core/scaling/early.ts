@@ -37,3 +37,22 @@ export function earlyEvaluationReason(input: EarlyEvaluationInput): EarlyReason 
     ? "scale-up"
     : undefined;
 }
+
+/**
+ * A trigger's lag now, estimated without reading the group: its lag at the last evaluation plus what the
+ * log-end offsets of its partitions grew since then (consumption since then is not seen, so the estimate
+ * errs high, which costs one evaluation at most). Partitions without an offset on either side add nothing.
+ */
+export function estimateLag(
+  lagAtEvaluation: number,
+  endOffsetsThen: ReadonlyMap<number, number>,
+  endOffsetsNow: ReadonlyMap<number, number>,
+): { lag: number; growth: number } {
+  let growth = 0;
+  for (const [partition, then] of endOffsetsThen) {
+    const now = endOffsetsNow.get(partition);
+    // A log-end offset that went back (a truncated or recreated topic) is no growth.
+    if (now !== undefined && now > then) growth += now - then;
+  }
+  return { lag: Math.max(0, lagAtEvaluation) + growth, growth };
+}

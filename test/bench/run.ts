@@ -10,6 +10,9 @@
  *   BENCH_TOPICS=100 × BENCH_PARTITIONS=100 partitions, BENCH_GROUPS=100 consumer groups,
  *   BENCH_TRIGGERS=1000 triggers (each group over 10 topics, each topic read by 10 groups),
  *   BENCH_ROUNDS=10 timed rounds after one warm-up round, stopping early after BENCH_BUDGET_S=300 seconds.
+ *
+ * `npm run bench -- reaction`: the controller's reaction to a burst with and without the end-offset watch
+ * (test/bench/reaction.ts), on the local stack.
  */
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -26,6 +29,7 @@ import {
 import { OffsetCommitter, uniqueName } from "../lag/support.js";
 import { loadStack } from "../support/stack.js";
 import { NaiveLagReader } from "./naive-reader.js";
+import { runReactionBench } from "./reaction.js";
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -353,7 +357,25 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+async function reaction(): Promise<void> {
+  const started = Date.now();
+  let stack = process.env.LAGSCALE_STACK_FILE ? loadStack() : undefined;
+  let down: (() => Promise<void>) | undefined;
+  if (!stack) {
+    const { ensureStack } = await import("../stack/stack.js");
+    const ensured = await ensureStack({ progress: (line) => note(`stack: ${line}`) });
+    stack = ensured.info;
+    if (ensured.startedHere && process.env.LAGSCALE_KEEP_STACK !== "1") down = ensured.down;
+  }
+  try {
+    await runReactionBench(stack, { figure, note, percentile });
+  } finally {
+    if (down) await down();
+    note(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
+
+(process.argv[2] === "reaction" ? reaction() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));

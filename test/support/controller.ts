@@ -54,6 +54,8 @@ export interface StartControllerOptions {
   retryPeriod?: string;
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** Run this compiled `controller/main.js` with node instead of `controller/main.ts` through tsx. */
+  compiledMain?: string;
 }
 
 const children = new Set<ChildProcess>();
@@ -64,9 +66,9 @@ process.on("exit", () => {
 /** Starts the controller and waits until its metrics and health servers listen. */
 export async function startController(o: StartControllerOptions): Promise<ControllerProcess> {
   const args = [
-    "--import",
-    "tsx",
-    path.join(repoRoot, "controller", "main.ts"),
+    ...(o.compiledMain
+      ? [o.compiledMain]
+      : ["--import", "tsx", path.join(repoRoot, "controller", "main.ts")]),
     "--kubeconfig",
     o.stack.kubeconfig,
     "--metrics-port=0",
