@@ -104,45 +104,60 @@ const META_ENV: readonly ParamSource[] = ["triggerMetadata", "resolvedEnv"];
 const META_AUTH: readonly ParamSource[] = ["triggerMetadata", "authParams"];
 const AUTH: readonly ParamSource[] = ["authParams"];
 
-/** Upper bound on one `a-b` range of partitionLimitation, so a typo cannot allocate billions of ids. */
-export const MAX_PARTITION_RANGE = 100_000;
+/**
+ * Upper bound on the partition ids partitionLimitation may name in total (ranges expanded, repeats
+ * counted). Kafka topics have far fewer partitions (a cluster holds a few hundred thousand at most);
+ * the ids are counted before any is allocated, so a list of huge ranges costs only its parsing.
+ */
+export const MAX_PARTITION_IDS = 100_000;
 
 /**
- * KEDA's partitionLimitation: comma list of ids and inclusive `a-b` ranges, parts trimmed; a reversed
- * range adds nothing. Returns the ids or KEDA's error message.
+ * KEDA's partitionLimitation (ParseInt32List): comma list of int32 ids and inclusive `a-b` ranges, parts
+ * trimmed; a reversed range adds nothing. Returns the ids or KEDA's error message. Every part is read
+ * as numbers first, and the ids are expanded only when their total is within MAX_PARTITION_IDS.
  */
 export function parsePartitionLimitation(
   s: string,
 ): { ok: true; value: number[] } | { ok: false; message: string } {
-  const out: number[] = [];
   const int32 = (v: string): number | undefined => {
-    if (!/^[+-]?[0-9]+$/.test(v)) return undefined;
+    if (!/^[+-]?[0-9]{1,11}$/.test(v)) return undefined;
     const n = Number.parseInt(v, 10);
     return n >= -(2 ** 31) && n <= 2 ** 31 - 1 ? n : undefined;
   };
-  for (const rawPart of s.split(",")) {
-    const part = rawPart.trim();
+  const ranges: [number, number][] = [];
+  let total = 0;
+  let from = 0;
+  // Scanned part by part (no split of the whole string), stopping at the first bad part or at the cap.
+  while (from <= s.length) {
+    const comma = s.indexOf(",", from);
+    const stop = comma === -1 ? s.length : comma;
+    const part = s.slice(from, stop).trim();
+    from = stop + 1;
+    const shown = part.length > 40 ? `${part.slice(0, 40)}...` : part;
+    let start: number | undefined;
+    let end: number | undefined;
     if (part.includes("-")) {
       const ends = part.split("-");
-      if (ends.length !== 2) return { ok: false, message: `invalid partition limitation range: ${part}` };
-      const start = int32(ends[0]!.trim());
-      const end = int32(ends[1]!.trim());
-      if (start === undefined || end === undefined) {
-        return { ok: false, message: `invalid partition limitation: ${part}` };
-      }
-      if (end - start + 1 > MAX_PARTITION_RANGE) {
-        return {
-          ok: false,
-          message: `invalid partition limitation range: ${part} spans more than ${MAX_PARTITION_RANGE} partitions`,
-        };
-      }
-      for (let i = start; i <= end; i++) out.push(i);
+      if (ends.length !== 2) return { ok: false, message: `invalid partition limitation range: ${shown}` };
+      start = int32(ends[0]!.trim());
+      end = int32(ends[1]!.trim());
     } else {
-      const n = int32(part);
-      if (n === undefined) return { ok: false, message: `invalid partition limitation: ${part}` };
-      out.push(n);
+      start = end = int32(part);
     }
+    if (start === undefined || end === undefined) {
+      return { ok: false, message: `invalid partition limitation: ${shown}` };
+    }
+    if (end >= start) total += end - start + 1;
+    if (total > MAX_PARTITION_IDS) {
+      return {
+        ok: false,
+        message: `invalid partition limitation: it names more than ${MAX_PARTITION_IDS} partition ids in total; list the partitions the topic has (e.g. 0-11)`,
+      };
+    }
+    if (end >= start) ranges.push([start, end]);
   }
+  const out: number[] = [];
+  for (const [a, b] of ranges) for (let i = a; i <= b; i++) out.push(i);
   return { ok: true, value: out };
 }
 
