@@ -7,7 +7,8 @@
 import { FormatRegistry, type TSchema } from "@sinclair/typebox";
 import { Value, ValueErrorType, type ValueError } from "@sinclair/typebox/value";
 import { checkFallbackValid, checkReplicaCountBounds } from "./bounds.js";
-import { GROUP_VERSION } from "./kit.js";
+import { GROUP_VERSION, INT32_MAX } from "./kit.js";
+import { parseTolerance } from "./quantity.js";
 import {
   ClusterTriggerAuthenticationSchema,
   TriggerAuthenticationSchema,
@@ -16,7 +17,7 @@ import {
 } from "./triggerauthentication.js";
 import { ScaledJobSchema, type ScaledJob } from "./scaledjob.js";
 import { ScaledObjectSchema, type ScaledObject } from "./scaledobject.js";
-import type { ScaleTrigger } from "./common.js";
+import type { HpaBehavior, ScaleTrigger } from "./common.js";
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 if (!FormatRegistry.Has("date-time")) FormatRegistry.Set("date-time", (v) => RFC3339.test(v));
@@ -73,7 +74,9 @@ function messageFor(e: ValueError): string {
       return `must be >= ${String(s["minimum"])}, ${got}`;
     case ValueErrorType.IntegerMaximum:
     case ValueErrorType.NumberMaximum:
-      return `must be <= ${String(s["maximum"])}, ${got}`;
+      return s["maximum"] === INT32_MAX
+        ? `must be <= ${INT32_MAX} (a Kubernetes int32), ${got}`
+        : `must be <= ${String(s["maximum"])}, ${got}`;
     case ValueErrorType.IntegerExclusiveMinimum:
     case ValueErrorType.NumberExclusiveMinimum:
       return `must be > ${String(s["exclusiveMinimum"])}, ${got}`;
@@ -98,8 +101,36 @@ function messageFor(e: ValueError): string {
   }
 }
 
+/**
+ * Deepest nesting accepted anywhere in an object. A pod template is about 10 levels deep; the cap
+ * stops a document nested thousands of levels deep (in a field kept as given, such as a ScaledJob's
+ * jobTargetRef) before a recursive walk (schema check, defaults, comparison) overflows the stack.
+ */
+export const MAX_NESTING_DEPTH = 100;
+
+/** The first place nested deeper than `max`, found without recursion; undefined when within. */
+export function nestingDepthError(value: unknown, max = MAX_NESTING_DEPTH): FieldError | undefined {
+  const stack: [unknown, number, string][] = [[value, 0, ""]];
+  while (stack.length > 0) {
+    const [node, depth, pointer] = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth >= max) {
+      return {
+        path: pointerToPath(pointer),
+        message: `is nested more than ${max} levels deep; lagscale refuses deeper objects (a Kubernetes object needs far fewer)`,
+      };
+    }
+    const entries = Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node);
+    // Only the first levels' names go into the path, so a wide object does not build long strings.
+    for (const [k, v] of entries) stack.push([v, depth + 1, depth < 8 ? `${pointer}/${k}` : pointer]);
+  }
+  return undefined;
+}
+
 /** Schema errors, one per path (the first, which is the most specific TypeBox reports). */
 export function schemaErrors(schema: TSchema, value: unknown): FieldError[] {
+  const deep = nestingDepthError(value);
+  if (deep) return [deep];
   const seen = new Set<string>();
   const out: FieldError[] = [];
   for (const e of Value.Errors(schema, value)) {
@@ -149,6 +180,26 @@ export function checkTriggers(triggers: readonly ScaleTrigger[]): FieldError[] {
       } else names.set(t.name, i);
     }
   });
+  return out;
+}
+
+/** The HPA behavior's tolerances, read as Kubernetes quantities (`50m` is 0.05), non-negative and finite. */
+export function checkTolerances(spec: {
+  advanced?: { horizontalPodAutoscalerConfig?: { behavior?: HpaBehavior } };
+}): FieldError[] {
+  const behavior = spec.advanced?.horizontalPodAutoscalerConfig?.behavior;
+  const out: FieldError[] = [];
+  for (const direction of ["scaleUp", "scaleDown"] as const) {
+    const t = behavior?.[direction]?.tolerance;
+    if (t === undefined) continue;
+    const r = parseTolerance(t);
+    if (!r.ok) {
+      out.push({
+        path: `spec.advanced.horizontalPodAutoscalerConfig.behavior.${direction}.tolerance`,
+        message: r.message,
+      });
+    }
+  }
   return out;
 }
 
@@ -212,6 +263,7 @@ export function validateScaledObject(input: unknown): Validation<ScaledObject, R
   const fallback = checkFallbackValid(so.spec);
   if (fallback) more.push(fallback);
   more.push(...checkTriggers(so.spec.triggers));
+  more.push(...checkTolerances(so.spec));
   so.spec.triggers.forEach((t, i) => {
     if (
       t.metricType !== undefined &&
