@@ -82,9 +82,13 @@ export const ScaleTriggerSchema = Strict(
 );
 export type ScaleTrigger = Static<typeof ScaleTriggerSchema>;
 
+/** Most triggers in one object: each is read at every poll (a Kafka lag read for kafka). */
+export const MAX_TRIGGERS = 100;
+
 export const TriggersSchema = ArrayOf(ScaleTriggerSchema, {
-  description: "The triggers; at least one.",
+  description: "The triggers; at least one, at most 100.",
   minItems: 1,
+  maxItems: MAX_TRIGGERS,
 });
 
 export const ConditionSchema = Strict(

@@ -8,6 +8,12 @@ import { Type, type Static } from "@sinclair/typebox";
 import { ObjectMetaSchema } from "./common.js";
 import { ArrayOf, GROUP_VERSION, Open, Optional, Str, StringEnum, Strict } from "./kit.js";
 
+/**
+ * Most entries in each of secretTargetRef, configMapTargetRef and env: each may cost an API read per
+ * resolution, and a kafka trigger reads about 20 parameters from a TriggerAuthentication.
+ */
+export const MAX_AUTH_REFS = 100;
+
 export const POD_IDENTITY_PROVIDERS = ["azure-workload", "gcp", "aws", "aws-eks", "none"] as const;
 
 const TargetRefSchema = (what: string) =>
@@ -26,10 +32,16 @@ const unsupported = (what: string) =>
 export const TriggerAuthenticationSpecSchema = Strict(
   {
     secretTargetRef: Optional(
-      ArrayOf(TargetRefSchema("Secret"), { description: "Parameters read from Secrets." }),
+      ArrayOf(TargetRefSchema("Secret"), {
+        description: "Parameters read from Secrets; at most 100.",
+        maxItems: MAX_AUTH_REFS,
+      }),
     ),
     configMapTargetRef: Optional(
-      ArrayOf(TargetRefSchema("ConfigMap"), { description: "Parameters read from ConfigMaps." }),
+      ArrayOf(TargetRefSchema("ConfigMap"), {
+        description: "Parameters read from ConfigMaps; at most 100.",
+        maxItems: MAX_AUTH_REFS,
+      }),
     ),
     env: Optional(
       ArrayOf(
@@ -41,7 +53,10 @@ export const TriggerAuthenticationSpecSchema = Strict(
           },
           { description: "A trigger parameter read from the target's environment." },
         ),
-        { description: "Parameters read from the scale target's environment." },
+        {
+          description: "Parameters read from the scale target's environment; at most 100.",
+          maxItems: MAX_AUTH_REFS,
+        },
       ),
     ),
     podIdentity: Optional(

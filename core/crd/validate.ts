@@ -96,6 +96,8 @@ function messageFor(e: ValueError): string {
       return `must be a list, ${got}`;
     case ValueErrorType.ArrayMinItems:
       return `must have at least ${String(s["minItems"])} item(s)`;
+    case ValueErrorType.ArrayMaxItems:
+      return `must have at most ${String(s["maxItems"])} items, got ${Array.isArray(e.value) ? e.value.length : "more"}`;
     default:
       return `${e.message}, ${got}`;
   }
