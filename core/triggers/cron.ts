@@ -459,9 +459,9 @@ export function nextCronTime(schedule: CronSchedule, timezone: string, from: Dat
   return next === undefined ? undefined : new Date(next);
 }
 
-/** How many next-fire answers are cached (for tests of the bound). */
-export function cachedFireTimeCount(): number {
-  return fireTimes.size;
+/** How many next-fire answers and time-zone formatters are cached (for tests of the bounds). */
+export function cronCacheSizes(): { fireTimes: number; timeZones: number } {
+  return { fireTimes: fireTimes.size, timeZones: formatters.size };
 }
 
 /** True when the same local wall-clock minute already happened within the previous 3 hours (DST fall-back). */
