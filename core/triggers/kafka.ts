@@ -106,10 +106,11 @@ const AUTH: readonly ParamSource[] = ["authParams"];
 
 /**
  * Upper bound on the partition ids partitionLimitation may name in total (ranges expanded, repeats
- * counted). Kafka topics have far fewer partitions (a cluster holds a few hundred thousand at most);
- * the ids are counted before any is allocated, so a list of huge ranges costs only its parsing.
+ * counted). A Kafka topic with more than a few thousand partitions is rare; with at most 100 triggers
+ * per object, one object holds at most a million ids (8 MB). The ids are counted before any is
+ * allocated, so a list of huge ranges costs only its parsing.
  */
-export const MAX_PARTITION_IDS = 100_000;
+export const MAX_PARTITION_IDS = 10_000;
 
 /**
  * KEDA's partitionLimitation (ParseInt32List): comma list of int32 ids and inclusive `a-b` ranges, parts
