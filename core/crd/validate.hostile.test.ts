@@ -165,6 +165,14 @@ describe("CRD validation: the objects of issue 8", () => {
   });
 });
 
+describe("CRD validation: messages", () => {
+  it("a 1 MiB wrong value is shown cut short", () => {
+    const [e] = errorsOf(so(scaledObject({ pollingInterval: "9".repeat(2 ** 20) })));
+    assert.equal(e!.path, "spec.pollingInterval");
+    assert.ok(e!.message.length < 200, `${e!.message.length} characters`);
+  });
+});
+
 describe("CRD validation: properties", () => {
   const anyValue = fc.oneof(
     fc.jsonValue({ maxDepth: 4 }),

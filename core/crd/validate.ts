@@ -44,8 +44,13 @@ export function pointerToPath(pointer: string): string {
   return out;
 }
 
+/** Longest shown part of a wrong value in a message, so a huge one cannot bloat the refusal or the status. */
+const MAX_SHOWN = 64;
+
 function show(v: unknown): string {
-  return v === undefined ? "nothing" : JSON.stringify(v);
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length <= MAX_SHOWN ? s : `${s.slice(0, MAX_SHOWN)}... (${s.length} characters)`;
 }
 
 function messageFor(e: ValueError): string {

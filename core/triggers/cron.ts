@@ -14,6 +14,7 @@ import {
   metricNameWithIndex,
   normalizeMetricNamePart,
   ParamReader,
+  quoteValue,
   type ParamSource,
   type ParseResult,
   type TriggerParamsInput,
@@ -292,7 +293,7 @@ export function parseCronTrigger(input: TriggerParamsInput): ParseResult<CronTri
     const hint = [...IANA_TIME_ZONE_NAMES].find((n) => n.toLowerCase() === timezone.toLowerCase());
     r.error(
       "timezone",
-      `timezone ${JSON.stringify(timezone.slice(0, 100))} is not an IANA time zone name ${hint ? `(names are case-sensitive: did you mean ${hint}?)` : "(for example Etc/UTC or Europe/Paris; names are case-sensitive)"}`,
+      `timezone ${quoteValue(timezone)} is not an IANA time zone name ${hint ? `(names are case-sensitive: did you mean ${hint}?)` : "(for example Etc/UTC or Europe/Paris; names are case-sensitive)"}`,
     );
   }
   if (r.errors.length > 0 || !start || !end || timezone === undefined || desiredReplicas === undefined) {

@@ -49,6 +49,24 @@ describe("kafka: the inputs of issue 8", () => {
   });
 });
 
+describe("kafka: messages", () => {
+  it("a 1 MiB value is quoted cut short, so it cannot bloat the status, an Event or the log", () => {
+    const huge = "x".repeat(2 ** 20);
+    for (const name of [
+      "lagThreshold",
+      "offsetResetPolicy",
+      "partitionLimitation",
+      "version",
+      "allowIdleConsumers",
+    ]) {
+      const r = bounded("parseKafkaTrigger", parseKafkaTrigger, { metadata: { ...BASE, [name]: huge } });
+      assert.ok(!r.ok, name);
+      assert.ok(r.errors[0]!.message.length < 300, `${name}: ${r.errors[0]!.message.length} characters`);
+      assert.match(r.errors[0]!.message, /\(1048576 characters\)/);
+    }
+  });
+});
+
 describe("kafka: numbers", () => {
   it("lagThreshold and activationLagThreshold: only whole numbers a JSON int64 holds exactly", () => {
     const refused = [
@@ -191,7 +209,10 @@ describe("kafka: properties", () => {
           const r = bounded("parseKafkaTrigger", parseKafkaTrigger, input);
           if (!r.ok) {
             assert.ok(r.errors.length > 0);
-            for (const e of r.errors) assert.ok(e.parameter !== "" && e.message !== "", JSON.stringify(e));
+            for (const e of r.errors) {
+              assert.ok(e.parameter !== "" && e.message !== "", JSON.stringify(e));
+              assert.ok(e.message.length < 400, `a message of ${e.message.length} characters`);
+            }
           } else {
             assert.ok(r.value.lagThreshold > 0 && Number.isSafeInteger(r.value.lagThreshold));
             assert.ok(r.value.activationLagThreshold >= 0);

@@ -7,7 +7,9 @@ import { checkKafkaVersion, DEFAULT_KAFKA_VERSION } from "./kafka-versions.js";
 import {
   metricNameWithIndex,
   normalizeMetricNamePart,
+  cutValue,
   ParamReader,
+  quoteValue,
   type ParamSource,
   type ParseResult,
   type TriggerParamsInput,
@@ -134,19 +136,19 @@ export function parsePartitionLimitation(
     const stop = comma === -1 ? s.length : comma;
     const part = s.slice(from, stop).trim();
     from = stop + 1;
-    const shown = part.length > 40 ? `${part.slice(0, 40)}...` : part;
     let start: number | undefined;
     let end: number | undefined;
     if (part.includes("-")) {
       const ends = part.split("-");
-      if (ends.length !== 2) return { ok: false, message: `invalid partition limitation range: ${shown}` };
+      if (ends.length !== 2)
+        return { ok: false, message: `invalid partition limitation range: ${cutValue(part)}` };
       start = int32(ends[0]!.trim());
       end = int32(ends[1]!.trim());
     } else {
       start = end = int32(part);
     }
     if (start === undefined || end === undefined) {
-      return { ok: false, message: `invalid partition limitation: ${shown}` };
+      return { ok: false, message: `invalid partition limitation: ${cutValue(part)}` };
     }
     if (end >= start) total += end - start + 1;
     if (total > MAX_PARTITION_IDS) {
@@ -304,7 +306,7 @@ export function parseKafkaTrigger(input: KafkaTriggerInput): ParseResult<KafkaTr
               extensionsOk = false;
               r.error(
                 "oauthExtensions",
-                `error parsing OAuth token provider configuration: invalid OAuthBearer extension ${JSON.stringify(ext)}, must be of format key=value`,
+                `error parsing OAuth token provider configuration: invalid OAuthBearer extension ${quoteValue(ext)}, must be of format key=value`,
               );
               break;
             }
@@ -391,7 +393,7 @@ export function parseKafkaTrigger(input: KafkaTriggerInput): ParseResult<KafkaTr
       version = v.version;
       if (!v.known) {
         r.warnings.push(
-          `version ${JSON.stringify(versionStr)} is well-formed but not a Kafka version KEDA's client knows; accepted as KEDA does`,
+          `version ${quoteValue(versionStr)} is well-formed but not a Kafka version KEDA's client knows; accepted as KEDA does`,
         );
       }
     }
