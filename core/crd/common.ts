@@ -6,6 +6,7 @@ import {
   Int32,
   IntOrString,
   MapOf,
+  MAX_OBJECT_NAME_LENGTH,
   Open,
   Optional,
   Str,
@@ -39,7 +40,10 @@ export const AUTHENTICATION_REF_KINDS = ["TriggerAuthentication", "ClusterTrigge
 
 export const AuthenticationRefSchema = Strict(
   {
-    name: Str({ description: "Name of the TriggerAuthentication or ClusterTriggerAuthentication." }),
+    name: Str({
+      description: "Name of the TriggerAuthentication or ClusterTriggerAuthentication.",
+      maxLength: MAX_OBJECT_NAME_LENGTH,
+    }),
     kind: Optional(
       StringEnum(AUTHENTICATION_REF_KINDS, {
         description: "Kind of the referenced object.",

@@ -47,7 +47,10 @@ export function Int64(options: Described & { minimum?: number }) {
   return Type.Integer({ format: "int64", maximum: Number.MAX_SAFE_INTEGER, ...options });
 }
 
-export function Str(options: Described & { minLength?: number; pattern?: string }) {
+/** Longest object name Kubernetes accepts (a DNS subdomain); a longer reference can only fail, in a URL. */
+export const MAX_OBJECT_NAME_LENGTH = 253;
+
+export function Str(options: Described & { minLength?: number; maxLength?: number; pattern?: string }) {
   return Type.String(options);
 }
 

@@ -110,7 +110,8 @@ export const ScaledJobSpecSchema = Strict(
           pendingPodConditions: Optional(
             ArrayOf(Type.String(), {
               description:
-                "Pod condition types that must all be True for a Job's pod not to count as pending.",
+                "Pod condition types that must all be True for a Job's pod not to count as pending; at most 32.",
+              maxItems: 32,
             }),
           ),
           multipleScalersCalculation: Optional(

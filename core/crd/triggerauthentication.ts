@@ -6,7 +6,16 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { ObjectMetaSchema } from "./common.js";
-import { ArrayOf, GROUP_VERSION, Open, Optional, Str, StringEnum, Strict } from "./kit.js";
+import {
+  ArrayOf,
+  GROUP_VERSION,
+  MAX_OBJECT_NAME_LENGTH,
+  Open,
+  Optional,
+  Str,
+  StringEnum,
+  Strict,
+} from "./kit.js";
 
 /**
  * Most entries in each of secretTargetRef, configMapTargetRef and env: each may cost an API read per
@@ -20,8 +29,11 @@ const TargetRefSchema = (what: string) =>
   Strict(
     {
       parameter: Str({ description: "Trigger parameter to set, e.g. password or sasl." }),
-      name: Str({ description: `Name of the ${what}, in the namespace of the ScaledObject or ScaledJob.` }),
-      key: Str({ description: `Key within the ${what}.` }),
+      name: Str({
+        description: `Name of the ${what}, in the namespace of the ScaledObject or ScaledJob.`,
+        maxLength: MAX_OBJECT_NAME_LENGTH,
+      }),
+      key: Str({ description: `Key within the ${what}.`, maxLength: MAX_OBJECT_NAME_LENGTH }),
     },
     { description: `A trigger parameter read from a ${what} key.` },
   );

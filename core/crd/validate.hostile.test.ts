@@ -156,6 +156,18 @@ describe("CRD validation: the objects of issue 8", () => {
     assert.equal(validateTriggerAuthentication(ta(MAX_AUTH_REFS + 1)).ok, false);
   });
 
+  it("names of referenced objects are at most 253 characters; pendingPodConditions at most 32", () => {
+    const [e] = errorsOf(so(scaledObject({ scaleTargetRef: { name: "d".repeat(254) } })));
+    assert.deepEqual(e, {
+      path: "spec.scaleTargetRef.name",
+      message: "must be at most 253 characters, got 254",
+    });
+    assert.ok(so(scaledObject({ scaleTargetRef: { name: "d".repeat(253) } })).ok);
+    const sj = scaledJob({ template: {} });
+    (sj["spec"] as Obj)["scalingStrategy"] = { pendingPodConditions: Array(33).fill("Ready") };
+    assert.equal(validateScaledJob(sj).ok, false);
+  });
+
   it("paused-replicas: banana, a value beyond int32 and a 256 KiB value are refused with a short message", () => {
     for (const v of ["banana", "2147483648", "-1", "1e3", "9".repeat(256 * 1024)]) {
       const r = bounded("parsePauseAnnotations", parsePauseAnnotations, { "lagscale.io/paused-replicas": v });

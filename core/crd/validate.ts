@@ -89,6 +89,8 @@ function messageFor(e: ValueError): string {
       return `must be a string, ${got}${typeof e.value === "number" || typeof e.value === "boolean" ? " (quote it in YAML)" : ""}`;
     case ValueErrorType.StringMinLength:
       return `must not be empty`;
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${String(s["maxLength"])} characters, got ${typeof e.value === "string" ? e.value.length : "more"}`;
     case ValueErrorType.StringFormat:
       return `must be a ${String(s["format"])} value, ${got}`;
     case ValueErrorType.StringPattern:
