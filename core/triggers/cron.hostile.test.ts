@@ -299,6 +299,93 @@ describe("cron: properties", () => {
     );
   });
 
+  it("across DST changes (midnight ones included) the next fire time is a minute-by-minute scan's", () => {
+    // Santiago and Beirut change at midnight, Paris at 02:00/03:00, Havana at 00:00/01:00.
+    const changes: [string, number][] = [
+      ["America/Santiago", Date.UTC(2024, 3, 7, 3)],
+      ["America/Santiago", Date.UTC(2024, 8, 8, 4)],
+      ["Europe/Paris", Date.UTC(2024, 2, 31, 1)],
+      ["Europe/Paris", Date.UTC(2024, 9, 27, 1)],
+      ["Asia/Beirut", Date.UTC(2024, 2, 30, 22)],
+      ["America/Havana", Date.UTC(2024, 10, 3, 5)],
+    ];
+    const parts = (tz: string) => {
+      const f = new Intl.DateTimeFormat("en-US", {
+        timeZone: tz,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "numeric",
+        day: "numeric",
+        hour: "numeric",
+        minute: "numeric",
+        weekday: "short",
+      });
+      return (t: number) => {
+        const o: Record<string, string> = {};
+        for (const p of f.formatToParts(t)) o[p.type] = p.value;
+        return o;
+      };
+    };
+    const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    /** Minute by minute for `days` days: a fire is a matching wall-clock minute not seen in the 3 hours before. */
+    const scan = (s: CronSchedule, tz: string, from: number, days: number): number | undefined => {
+      const at = parts(tz);
+      const wall = (o: Record<string, string>) =>
+        `${o["year"]}-${o["month"]}-${o["day"]} ${o["hour"]}:${o["minute"]}`;
+      for (let t = Math.floor(from / 60_000) * 60_000 + 60_000; t < from + days * 86_400_000; t += 60_000) {
+        const o = at(t);
+        const dom = s.daysOfMonth.has(Number(o["day"]));
+        const dow = s.daysOfWeek.has(DAYS.indexOf(o["weekday"]!));
+        const day = s.dayOfMonthStar || s.dayOfWeekStar ? dom && dow : dom || dow;
+        if (!s.months.has(Number(o["month"])) || !day || !s.hours.has(Number(o["hour"]))) continue;
+        if (!s.minutes.has(Number(o["minute"]))) continue;
+        const w = wall(o);
+        if ([30, 60, 90, 120, 180].some((b) => wall(at(t - b * 60_000)) === w)) continue;
+        return t;
+      }
+      return undefined;
+    };
+    const dayField = fc.oneof(fc.constant("*"), fc.integer({ min: 1, max: 31 }).map(String));
+    const dowField = fc.oneof(fc.constant("*"), fc.integer({ min: 0, max: 6 }).map(String));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...changes),
+        fc.integer({ min: -36, max: 12 }),
+        validFieldArb(0, 59),
+        fc.oneof(fc.constantFrom("0", "1", "2", "3", "23", "0-3"), validFieldArb(0, 23)),
+        dayField,
+        dowField,
+        ([tz, change], offsetHours, m, h, dom, dow) => {
+          const s = accepted(`${m} ${h} ${dom} * ${dow}`);
+          const from = change + offsetHours * 3_600_000 + 17_000;
+          const got = nextCronTime(s, tz, new Date(from))?.getTime();
+          const days = got === undefined ? 40 : Math.ceil((got - from) / 86_400_000) + 1;
+          if (days > 40) return; // a rare day: the UTC property covers long searches
+          assert.equal(
+            got,
+            scan(s, tz, from, days),
+            `${s.expression} in ${tz} from ${new Date(from).toISOString()}`,
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("skipping a day shortened by DST still lands on the next midnight", () => {
+    // Europe/Paris, 2024-03-31 has 23 hours: from 00:30 CET the next day's 00:30 CEST is 23 hours on.
+    const s = accepted("30 0 1 * *");
+    assert.deepEqual(
+      nextCronTime(s, "Europe/Paris", new Date("2024-03-30T23:30:00Z")),
+      new Date("2024-03-31T22:30:00Z"),
+    );
+    // America/Santiago, 2024-09-08 00:00 does not exist: 00:30 that day never fires, 00:30 the next does.
+    assert.deepEqual(
+      nextCronTime(accepted("30 0 8,9 9 *"), "America/Santiago", new Date("2024-09-07T12:00:00Z")),
+      new Date("2024-09-09T03:30:00Z"),
+    );
+  });
+
   it("the next-fire cache stays within its bound", () => {
     const from = new Date("2026-06-01T00:00:00Z");
     for (let i = 0; i < MAX_CACHED_FIRE_TIMES + 500; i++) {
