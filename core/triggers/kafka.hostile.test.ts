@@ -67,6 +67,26 @@ describe("kafka: messages", () => {
   });
 });
 
+describe("kafka: names", () => {
+  it("a topic over 249 characters or a group id over 32767 bytes is refused, as no broker holds one", () => {
+    const topic = bounded("parseKafkaTrigger", parseKafkaTrigger, {
+      metadata: { ...BASE, topic: "t".repeat(250) },
+    });
+    assert.ok(!topic.ok);
+    assert.deepEqual(
+      topic.errors.map((e) => e.parameter),
+      ["topic"],
+    );
+    assert.ok(parseKafkaTrigger({ metadata: { ...BASE, topic: "t".repeat(249) } }).ok);
+    const group = parseKafkaTrigger({ metadata: { ...BASE, consumerGroup: "é".repeat(20_000) } });
+    assert.ok(!group.ok);
+    assert.deepEqual(
+      group.errors.map((e) => e.parameter),
+      ["consumerGroup"],
+    );
+  });
+});
+
 describe("kafka: numbers", () => {
   it("lagThreshold and activationLagThreshold: only whole numbers a JSON int64 holds exactly", () => {
     const refused = [

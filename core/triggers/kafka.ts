@@ -106,6 +106,11 @@ const META_ENV: readonly ParamSource[] = ["triggerMetadata", "resolvedEnv"];
 const META_AUTH: readonly ParamSource[] = ["triggerMetadata", "authParams"];
 const AUTH: readonly ParamSource[] = ["authParams"];
 
+/** Kafka's limit on a topic name. */
+export const MAX_TOPIC_LENGTH = 249;
+/** Kafka's protocol strings carry an int16 length, so no group id is longer. */
+export const MAX_GROUP_ID_BYTES = 32_767;
+
 /**
  * Upper bound on the partition ids partitionLimitation may name in total (ranges expanded, repeats
  * counted). A Kafka topic with more than a few thousand partitions is rare; with at most 100 triggers
@@ -217,6 +222,20 @@ export function parseKafkaTrigger(input: KafkaTriggerInput): ParseResult<KafkaTr
   const kerberosServiceName = r.optionalString("kerberosServiceName", AUTH);
   const kerberosDisableFAST = r.bool("kerberosDisableFAST", AUTH, false);
   const awsRegion = r.optionalString("awsRegion", META);
+
+  // Kafka's own limits, so a name no broker can hold is refused here rather than grown into metric names.
+  if (topic !== undefined && topic.length > MAX_TOPIC_LENGTH) {
+    r.error(
+      "topic",
+      `topic is ${topic.length} characters long; Kafka topic names have at most ${MAX_TOPIC_LENGTH}`,
+    );
+  }
+  if (consumerGroup !== undefined && Buffer.byteLength(consumerGroup) > MAX_GROUP_ID_BYTES) {
+    r.error(
+      "consumerGroup",
+      `consumerGroup is longer than Kafka's ${MAX_GROUP_ID_BYTES}-byte limit on a group id`,
+    );
+  }
 
   // KEDA's Validate(), every rule checked (KEDA stops at the first).
   if (lagThreshold !== undefined && lagThreshold <= 0) {
