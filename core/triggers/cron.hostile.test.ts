@@ -93,6 +93,14 @@ describe("cron: the inputs of issue 8", () => {
       undefined,
     );
     assert.equal(active, true, "KEDA: no next start (zero time) means active");
+    const parsed = parseCronTrigger({
+      metadata: { timezone: "Etc/UTC", start: "0 0 30 2 *", end: "0 12 * * *", desiredReplicas: "1" },
+    });
+    assert.ok(parsed.ok);
+    assert.match(
+      parsed.warnings.join(),
+      /start schedule "0 0 30 2 \*" never fires .* always active, as in KEDA/,
+    );
   });
 
   it("europe/paris and EUROPE/PARIS are refused (Go's LoadLocation is case-sensitive), with a hint", () => {

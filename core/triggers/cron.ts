@@ -296,6 +296,17 @@ export function parseCronTrigger(input: TriggerParamsInput): ParseResult<CronTri
       `timezone ${quoteValue(timezone)} is not an IANA time zone name ${hint ? `(names are case-sensitive: did you mean ${hint}?)` : "(for example Etc/UTC or Europe/Paris; names are case-sensitive)"}`,
     );
   }
+  // Accepted as KEDA accepts them, but said: a schedule no date matches decides the trigger for good.
+  if (start && !start.canFire) {
+    r.warnings.push(
+      `start schedule ${quoteValue(start.expression)} never fires (no date matches it), so the trigger is always active, as in KEDA`,
+    );
+  }
+  if (end && !end.canFire && start?.canFire !== false) {
+    r.warnings.push(
+      `end schedule ${quoteValue(end.expression)} never fires (no date matches it), so the trigger is never active, as in KEDA`,
+    );
+  }
   if (r.errors.length > 0 || !start || !end || timezone === undefined || desiredReplicas === undefined) {
     return { ok: false, errors: r.errors, warnings: r.warnings };
   }
