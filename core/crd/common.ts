@@ -168,7 +168,7 @@ export const HpaScalingRulesSchema = Strict(
         description:
           "Ratio between current and desired metric under which nothing changes, as a non-negative quantity (e.g. 0.05 or 50m), at most 1000. Default 0.1.",
         pattern:
-          "^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?[0-9]{1,3}))?$",
+          "^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?[0-9]{1,2}))?$",
         maxLength: 64,
       }),
     ),
