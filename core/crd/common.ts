@@ -61,9 +61,12 @@ export type AuthenticationRef = Static<typeof AuthenticationRefSchema>;
 /** A trigger, as in KEDA's ScaleTriggers. lagscale runs the `kafka` and `cron` types. */
 export const ScaleTriggerSchema = Strict(
   {
-    type: Str({ description: "Trigger type: kafka or cron.", minLength: 1 }),
+    type: Str({ description: "Trigger type: kafka or cron.", minLength: 1, maxLength: 64 }),
     name: Optional(
-      Str({ description: "Trigger name, unique within the object; used in status and metrics." }),
+      Str({
+        description: "Trigger name, unique within the object; used in status and metrics (a label value).",
+        maxLength: MAX_OBJECT_NAME_LENGTH,
+      }),
     ),
     useCachedMetrics: Optional(
       Bool({
@@ -77,6 +80,7 @@ export const ScaleTriggerSchema = Strict(
     authenticationRef: Optional(AuthenticationRefSchema),
     metricType: Optional(
       Str({
+        maxLength: 64,
         description:
           "AverageValue (default: the metric is divided by the replica count) or Value. Utilization is not supported. Must be unset in a ScaledJob.",
       }),

@@ -163,6 +163,16 @@ describe("CRD validation: the objects of issue 8", () => {
       message: "must be at most 253 characters, got 254",
     });
     assert.ok(so(scaledObject({ scaleTargetRef: { name: "d".repeat(253) } })).ok);
+    const longTrigger = {
+      type: "k".repeat(65),
+      name: "n".repeat(254),
+      metricType: "V".repeat(65),
+      metadata: {},
+    };
+    assert.deepEqual(
+      errorsOf(so(scaledObject({ triggers: [longTrigger] }))).map((e) => e.path),
+      ["spec.triggers[0].type", "spec.triggers[0].name", "spec.triggers[0].metricType"],
+    );
     const sj = scaledJob({ template: {} });
     (sj["spec"] as Obj)["scalingStrategy"] = { pendingPodConditions: Array(33).fill("Ready") };
     assert.equal(validateScaledJob(sj).ok, false);
