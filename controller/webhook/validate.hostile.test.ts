@@ -171,6 +171,29 @@ function scaledJob(): Obj {
   };
 }
 
+describe("webhook: the AdmissionReview's own fields", () => {
+  it("a uid over 128 characters, a non-string name or namespace and a non-boolean dryRun are 400s", () => {
+    const review = (request: Obj) =>
+      JSON.stringify({
+        apiVersion: "admission.k8s.io/v1",
+        kind: "AdmissionReview",
+        request: { uid: "u", operation: "CREATE", object: {}, ...request },
+      });
+    const cases: [Obj, RegExp][] = [
+      [{ uid: "u".repeat(129) }, /uid is longer than 128/],
+      [{ name: 7 }, /name is not a string/],
+      [{ namespace: { a: 1 } }, /namespace is not a string/],
+      [{ dryRun: "true" }, /dryRun is not true or false/],
+    ];
+    for (const [request, why] of cases) {
+      const r = bounded("parseAdmissionReview", parseAdmissionReview, review(request));
+      assert.ok(!r.ok, JSON.stringify(request).slice(0, 40));
+      assert.match(r.message, why);
+    }
+    assert.ok(parseAdmissionReview(review({ dryRun: true, name: "so", namespace: "ns" })).ok);
+  });
+});
+
 describe("webhook: properties", () => {
   it("any body answers an AdmissionReview request or a message", () => {
     const review = (request: unknown) =>
