@@ -3,7 +3,11 @@
  * (core/scaling's ScalingSpec), and to the parsed triggers (core/triggers) with the parameters their
  * TriggerAuthentication and the target's environment supply.
  */
-import type { ResolvedScaledObjectSpec, ResolvedScaledObjectTrigger } from "../../core/crd/index.js";
+import {
+  checkTolerances,
+  type ResolvedScaledObjectSpec,
+  type ResolvedScaledObjectTrigger,
+} from "../../core/crd/index.js";
 import { lagRequestFromTrigger } from "../../core/kafka/from-trigger.js";
 import type { LagRequest } from "../../core/kafka/types.js";
 import type { ScalingSpec } from "../../core/scaling/index.js";
@@ -27,6 +31,12 @@ export function scalingSpecFor(spec: ResolvedScaledObjectSpec): SpecResult {
       error:
         "spec.advanced.scalingModifiers is not supported by lagscale yet: remove it and let each trigger scale on its own",
     };
+  }
+  // The decision reads tolerances as numbers; one that is not a valid quantity makes the object invalid
+  // here rather than a throw at every evaluation (the webhook may not have run).
+  const tolerance = checkTolerances(spec);
+  if (tolerance.length > 0) {
+    return { ok: false, error: tolerance.map((e) => `${e.path}: ${e.message}`).join("; ") };
   }
   const out: ScalingSpec = {
     minReplicaCount: spec.minReplicaCount,

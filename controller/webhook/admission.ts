@@ -23,6 +23,9 @@ export interface AdmissionRequest {
   dryRun?: boolean;
 }
 
+/** A Kubernetes uid is 36 characters; the answer echoes it, so a longer one is refused. */
+export const MAX_UID_LENGTH = 128;
+
 export type ParsedReview = { ok: true; request: AdmissionRequest } | { ok: false; message: string };
 
 /** True for `application/json`, with or without parameters (`; charset=utf-8`). */
@@ -53,6 +56,20 @@ export function parseAdmissionReview(body: string): ParsedReview {
   if (!isObject(request)) return { ok: false, message: "the AdmissionReview has no request object" };
   if (typeof request["uid"] !== "string" || request["uid"] === "") {
     return { ok: false, message: "the AdmissionReview request has no uid" };
+  }
+  if (request["uid"].length > MAX_UID_LENGTH) {
+    return {
+      ok: false,
+      message: `the AdmissionReview request's uid is longer than ${MAX_UID_LENGTH} characters`,
+    };
+  }
+  for (const field of ["name", "namespace"] as const) {
+    if (request[field] !== undefined && typeof request[field] !== "string") {
+      return { ok: false, message: `the AdmissionReview request's ${field} is not a string` };
+    }
+  }
+  if (request["dryRun"] !== undefined && typeof request["dryRun"] !== "boolean") {
+    return { ok: false, message: "the AdmissionReview request's dryRun is not true or false" };
   }
   const op = request["operation"];
   if (op !== undefined && typeof op !== "string") {

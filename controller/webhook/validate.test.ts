@@ -146,7 +146,7 @@ describe("ScaledObject admission", () => {
       'spec.triggers[0].metadata.offsetResetPolicy: parameter "offsetResetPolicy" value "newest" must be one of [latest earliest]',
       'spec.triggers[0].metadata.lagThreshold: "lagThreshold" must be positive number',
       "spec.triggers[1].metadata.end: start and end can not have exactly same time input",
-      'spec.triggers[1].metadata.timezone: timezone "Mars/Olympus" is not an IANA time zone name (for example Etc/UTC or Europe/Paris)',
+      'spec.triggers[1].metadata.timezone: timezone "Mars/Olympus" is not an IANA time zone name (for example Etc/UTC or Europe/Paris; names are case-sensitive)',
     ]);
     assert.ok(o.problems.every((p) => p.reason === "incorrect-triggers"));
   });

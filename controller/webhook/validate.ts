@@ -16,6 +16,9 @@
  */
 import {
   isUsingScalingModifiers,
+  KEDA_ANNOTATION_PREFIX,
+  LAGSCALE_ANNOTATION_PREFIX,
+  nestingDepthError,
   parsePauseAnnotations,
   schemaErrors,
   unsupportedAuthSources,
@@ -79,11 +82,44 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? "null";
 }
 
-/** An UPDATE that changes only metadata (finalizers, labels, ...) or status, keeping the spec. */
+/**
+ * An UPDATE that changes only metadata (finalizers, labels, ...) or status, keeping the spec. An object
+ * nested too deep for the comparison never counts as one, so the full checks refuse it with a message.
+ */
 export function keepsSpec(req: AdmissionRequest): boolean {
-  if (req.operation !== "UPDATE") return false;
+  if (req.operation !== "UPDATE" || req.oldObject === undefined) return false;
+  if (nestingDepthError(req.object) || nestingDepthError(req.oldObject)) return false;
   const spec = (o: unknown) => (o as { spec?: unknown } | undefined)?.spec;
-  return req.oldObject !== undefined && canonical(spec(req.object)) === canonical(spec(req.oldObject));
+  return canonical(spec(req.object)) === canonical(spec(req.oldObject));
+}
+
+/** The annotations lagscale reads (its own prefix and KEDA's), sorted, as one string to compare. */
+function readAnnotations(o: unknown): { map: Record<string, string>; key: string } {
+  const a = (o as { metadata?: { annotations?: unknown } } | undefined)?.metadata?.annotations;
+  const map: Record<string, string> = {};
+  if (typeof a === "object" && a !== null && !Array.isArray(a)) {
+    for (const [k, v] of Object.entries(a)) {
+      if (typeof v !== "string") continue;
+      if (k.startsWith(LAGSCALE_ANNOTATION_PREFIX) || k.startsWith(KEDA_ANNOTATION_PREFIX)) map[k] = v;
+    }
+  }
+  const key = JSON.stringify(Object.entries(map).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  return { map, key };
+}
+
+/**
+ * A spec-keeping UPDATE still has its annotations checked when it changes one lagscale reads (pausing
+ * is such an update: `paused-replicas: banana` is refused on update as on create). Unchanged ones are
+ * not judged again, so removing a finalizer from an object admitted earlier always goes through.
+ */
+function metadataOnlyOutcome(req: AdmissionRequest, kind: "ScaledObject" | "ScaledJob"): Outcome {
+  const now = readAnnotations(req.object);
+  if (now.key === readAnnotations(req.oldObject).key) return { problems: [], warnings: [], skipped: true };
+  const pause = parsePauseAnnotations(now.map, kind);
+  const problems = pause.ok
+    ? []
+    : [{ reason: "invalid-annotations", message: `metadata.annotations: ${pause.error.message}` }];
+  return { problems, warnings: [], skipped: false };
 }
 
 const at = (e: FieldError) => `${e.path}: ${e.message}`;
@@ -259,7 +295,7 @@ export async function checkScaledObject(
   req: AdmissionRequest,
   ctx: ScaledObjectCheckContext,
 ): Promise<Outcome> {
-  if (keepsSpec(req)) return { problems: [], warnings: [], skipped: true };
+  if (keepsSpec(req)) return metadataOnlyOutcome(req, "ScaledObject");
   const obj = req.object as ScaledObject;
   const namespace = obj.metadata?.namespace || req.namespace || "";
   const action = (req.operation ?? "").toLowerCase();
@@ -352,7 +388,7 @@ export async function checkScaledObject(
 
 /** Validates a ScaledJob: the schema and the triggers (KEDA checks only the triggers, W7). */
 export function checkScaledJob(req: AdmissionRequest): Outcome {
-  if (keepsSpec(req)) return { problems: [], warnings: [], skipped: true };
+  if (keepsSpec(req)) return metadataOnlyOutcome(req, "ScaledJob");
   const obj = req.object as {
     spec: { triggers: ScaleTrigger[] };
     metadata?: { annotations?: Record<string, string> };

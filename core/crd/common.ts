@@ -6,6 +6,7 @@ import {
   Int32,
   IntOrString,
   MapOf,
+  MAX_OBJECT_NAME_LENGTH,
   Open,
   Optional,
   Str,
@@ -39,7 +40,10 @@ export const AUTHENTICATION_REF_KINDS = ["TriggerAuthentication", "ClusterTrigge
 
 export const AuthenticationRefSchema = Strict(
   {
-    name: Str({ description: "Name of the TriggerAuthentication or ClusterTriggerAuthentication." }),
+    name: Str({
+      description: "Name of the TriggerAuthentication or ClusterTriggerAuthentication.",
+      maxLength: MAX_OBJECT_NAME_LENGTH,
+    }),
     kind: Optional(
       StringEnum(AUTHENTICATION_REF_KINDS, {
         description: "Kind of the referenced object.",
@@ -57,9 +61,12 @@ export type AuthenticationRef = Static<typeof AuthenticationRefSchema>;
 /** A trigger, as in KEDA's ScaleTriggers. lagscale runs the `kafka` and `cron` types. */
 export const ScaleTriggerSchema = Strict(
   {
-    type: Str({ description: "Trigger type: kafka or cron.", minLength: 1 }),
+    type: Str({ description: "Trigger type: kafka or cron.", minLength: 1, maxLength: 64 }),
     name: Optional(
-      Str({ description: "Trigger name, unique within the object; used in status and metrics." }),
+      Str({
+        description: "Trigger name, unique within the object; used in status and metrics (a label value).",
+        maxLength: MAX_OBJECT_NAME_LENGTH,
+      }),
     ),
     useCachedMetrics: Optional(
       Bool({
@@ -73,6 +80,7 @@ export const ScaleTriggerSchema = Strict(
     authenticationRef: Optional(AuthenticationRefSchema),
     metricType: Optional(
       Str({
+        maxLength: 64,
         description:
           "AverageValue (default: the metric is divided by the replica count) or Value. Utilization is not supported. Must be unset in a ScaledJob.",
       }),
@@ -82,9 +90,13 @@ export const ScaleTriggerSchema = Strict(
 );
 export type ScaleTrigger = Static<typeof ScaleTriggerSchema>;
 
+/** Most triggers in one object: each is read at every poll (a Kafka lag read for kafka). */
+export const MAX_TRIGGERS = 100;
+
 export const TriggersSchema = ArrayOf(ScaleTriggerSchema, {
-  description: "The triggers; at least one.",
+  description: "The triggers; at least one, at most 100.",
   minItems: 1,
+  maxItems: MAX_TRIGGERS,
 });
 
 export const ConditionSchema = Strict(
@@ -158,9 +170,10 @@ export const HpaScalingRulesSchema = Strict(
     tolerance: Optional(
       IntOrString({
         description:
-          "Ratio between current and desired metric under which nothing changes, as a quantity (e.g. 0.05 or 50m). Default 0.1.",
+          "Ratio between current and desired metric under which nothing changes, as a non-negative quantity (e.g. 0.05 or 50m), at most 1000. Default 0.1.",
         pattern:
-          "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
+          "^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?[0-9]{1,2}))?$",
+        maxLength: 64,
       }),
     ),
   },

@@ -9,3 +9,4 @@ export * from "./bounds.js";
 export * from "./pause.js";
 export * from "./openapi.js";
 export * from "./crds.js";
+export * from "./quantity.js";

@@ -19,19 +19,38 @@ export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 /** A description is required: it is what `kubectl explain` shows. */
 type Described = SchemaOptions & { description: string };
 
-/** A Kubernetes int32 (`format: int32`). */
+export const INT32_MIN = -(2 ** 31);
+export const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * A Kubernetes int32 (`format: int32`), bounded to int32 unless a tighter bound is given: the API server
+ * does not check `format`, and a larger value would be accepted here and refused by every write of it
+ * (a `/scale` with 2147483648 replicas).
+ */
 export function Int32(
   options: Described & { minimum?: number; maximum?: number; exclusiveMinimum?: number },
 ) {
-  return Type.Integer({ format: "int32", ...options });
+  const lower = options.minimum === undefined && options.exclusiveMinimum === undefined;
+  return Type.Integer({
+    format: "int32",
+    ...(lower ? { minimum: INT32_MIN } : {}),
+    maximum: INT32_MAX,
+    ...options,
+  });
 }
 
-/** A Kubernetes int64 (`format: int64`). */
+/**
+ * A Kubernetes int64 (`format: int64`), bounded to what a JSON number holds exactly (2^53 - 1): beyond
+ * it, the value read is not the value written.
+ */
 export function Int64(options: Described & { minimum?: number }) {
-  return Type.Integer({ format: "int64", ...options });
+  return Type.Integer({ format: "int64", maximum: Number.MAX_SAFE_INTEGER, ...options });
 }
 
-export function Str(options: Described & { minLength?: number; pattern?: string }) {
+/** Longest object name Kubernetes accepts (a DNS subdomain); a longer reference can only fail, in a URL. */
+export const MAX_OBJECT_NAME_LENGTH = 253;
+
+export function Str(options: Described & { minLength?: number; maxLength?: number; pattern?: string }) {
   return Type.String(options);
 }
 
@@ -51,7 +70,7 @@ export function StringEnum<const T extends readonly string[]>(
 }
 
 /** Kubernetes int-or-string (`x-kubernetes-int-or-string: true`), e.g. a resource quantity. */
-export function IntOrString(options: Described & { pattern?: string }) {
+export function IntOrString(options: Described & { pattern?: string; maxLength?: number }) {
   return Type.Union([Type.Integer(), Type.String()], { ...options, "x-kubernetes-int-or-string": true });
 }
 

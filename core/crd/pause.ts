@@ -84,7 +84,7 @@ export function parsePauseAnnotations(
         ok: false,
         error: {
           path: `metadata.annotations["${replicas.key}"]`,
-          message: `${replicas.key} must be a replica count (a whole number >= 0), got ${JSON.stringify(replicas.value)}`,
+          message: `${replicas.key} must be a replica count (a whole number from 0 to ${2 ** 31 - 1}), got ${JSON.stringify(replicas.value.length > 40 ? `${replicas.value.slice(0, 40)}...` : replicas.value)}`,
         },
       };
     }

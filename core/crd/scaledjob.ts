@@ -1,7 +1,7 @@
 /** The ScaledJob CRD (lagscale.io/v1alpha1): KEDA's v1alpha1 spec fields, names and defaults. */
 import { Type, type Static } from "@sinclair/typebox";
 import { ConditionsSchema, ObjectMetaSchema, TriggerActivitySchema, TriggersSchema } from "./common.js";
-import { ArrayOf, GROUP_VERSION, Int32, Open, Optional, Str, StringEnum, Strict } from "./kit.js";
+import { ArrayOf, GROUP_VERSION, Int32, Int64, Open, Optional, Str, StringEnum, Strict } from "./kit.js";
 
 export const SCALED_JOB_SCALING_STRATEGIES = ["default", "custom", "accurate", "eager"] as const;
 export type ScaledJobScalingStrategy = (typeof SCALED_JOB_SCALING_STRATEGIES)[number];
@@ -25,11 +25,7 @@ export const JobTargetRefSchema = Open(
     parallelism: Optional(Int32({ description: "Pods of one Job running at once.", minimum: 0 })),
     completions: Optional(Int32({ description: "Successful pods that complete one Job.", minimum: 0 })),
     activeDeadlineSeconds: Optional(
-      Type.Integer({
-        description: "Seconds a Job may run before it is terminated.",
-        format: "int64",
-        minimum: 0,
-      }),
+      Int64({ description: "Seconds a Job may run before it is terminated.", minimum: 0 }),
     ),
     backoffLimit: Optional(Int32({ description: "Retries before a Job is marked failed.", minimum: 0 })),
     ttlSecondsAfterFinished: Optional(
@@ -114,7 +110,8 @@ export const ScaledJobSpecSchema = Strict(
           pendingPodConditions: Optional(
             ArrayOf(Type.String(), {
               description:
-                "Pod condition types that must all be True for a Job's pod not to count as pending.",
+                "Pod condition types that must all be True for a Job's pod not to count as pending; at most 32.",
+              maxItems: 32,
             }),
           ),
           multipleScalersCalculation: Optional(

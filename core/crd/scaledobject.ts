@@ -7,7 +7,18 @@ import {
   TriggerActivitySchema,
   TriggersSchema,
 } from "./common.js";
-import { Bool, GROUP_VERSION, Int32, Int64, MapOf, Optional, Str, StringEnum, Strict } from "./kit.js";
+import {
+  Bool,
+  GROUP_VERSION,
+  Int32,
+  Int64,
+  MapOf,
+  MAX_OBJECT_NAME_LENGTH,
+  Optional,
+  Str,
+  StringEnum,
+  Strict,
+} from "./kit.js";
 
 export const FALLBACK_BEHAVIORS = [
   "static",
@@ -31,6 +42,7 @@ export const ScaleTargetRefSchema = Strict(
     name: Str({
       description: "Name of the workload to scale, in the ScaledObject's namespace.",
       minLength: 1,
+      maxLength: MAX_OBJECT_NAME_LENGTH,
     }),
     apiVersion: Optional(Str({ description: "API version of the workload.", default: "apps/v1" })),
     kind: Optional(

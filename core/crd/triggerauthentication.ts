@@ -6,7 +6,22 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { ObjectMetaSchema } from "./common.js";
-import { ArrayOf, GROUP_VERSION, Open, Optional, Str, StringEnum, Strict } from "./kit.js";
+import {
+  ArrayOf,
+  GROUP_VERSION,
+  MAX_OBJECT_NAME_LENGTH,
+  Open,
+  Optional,
+  Str,
+  StringEnum,
+  Strict,
+} from "./kit.js";
+
+/**
+ * Most entries in each of secretTargetRef, configMapTargetRef and env: each may cost an API read per
+ * resolution, and a kafka trigger reads about 20 parameters from a TriggerAuthentication.
+ */
+export const MAX_AUTH_REFS = 100;
 
 export const POD_IDENTITY_PROVIDERS = ["azure-workload", "gcp", "aws", "aws-eks", "none"] as const;
 
@@ -14,8 +29,11 @@ const TargetRefSchema = (what: string) =>
   Strict(
     {
       parameter: Str({ description: "Trigger parameter to set, e.g. password or sasl." }),
-      name: Str({ description: `Name of the ${what}, in the namespace of the ScaledObject or ScaledJob.` }),
-      key: Str({ description: `Key within the ${what}.` }),
+      name: Str({
+        description: `Name of the ${what}, in the namespace of the ScaledObject or ScaledJob.`,
+        maxLength: MAX_OBJECT_NAME_LENGTH,
+      }),
+      key: Str({ description: `Key within the ${what}.`, maxLength: MAX_OBJECT_NAME_LENGTH }),
     },
     { description: `A trigger parameter read from a ${what} key.` },
   );
@@ -26,10 +44,16 @@ const unsupported = (what: string) =>
 export const TriggerAuthenticationSpecSchema = Strict(
   {
     secretTargetRef: Optional(
-      ArrayOf(TargetRefSchema("Secret"), { description: "Parameters read from Secrets." }),
+      ArrayOf(TargetRefSchema("Secret"), {
+        description: "Parameters read from Secrets; at most 100.",
+        maxItems: MAX_AUTH_REFS,
+      }),
     ),
     configMapTargetRef: Optional(
-      ArrayOf(TargetRefSchema("ConfigMap"), { description: "Parameters read from ConfigMaps." }),
+      ArrayOf(TargetRefSchema("ConfigMap"), {
+        description: "Parameters read from ConfigMaps; at most 100.",
+        maxItems: MAX_AUTH_REFS,
+      }),
     ),
     env: Optional(
       ArrayOf(
@@ -41,7 +65,10 @@ export const TriggerAuthenticationSpecSchema = Strict(
           },
           { description: "A trigger parameter read from the target's environment." },
         ),
-        { description: "Parameters read from the scale target's environment." },
+        {
+          description: "Parameters read from the scale target's environment; at most 100.",
+          maxItems: MAX_AUTH_REFS,
+        },
       ),
     ),
     podIdentity: Optional(

@@ -7,7 +7,8 @@
 import { FormatRegistry, type TSchema } from "@sinclair/typebox";
 import { Value, ValueErrorType, type ValueError } from "@sinclair/typebox/value";
 import { checkFallbackValid, checkReplicaCountBounds } from "./bounds.js";
-import { GROUP_VERSION } from "./kit.js";
+import { GROUP_VERSION, INT32_MAX } from "./kit.js";
+import { parseTolerance } from "./quantity.js";
 import {
   ClusterTriggerAuthenticationSchema,
   TriggerAuthenticationSchema,
@@ -16,7 +17,7 @@ import {
 } from "./triggerauthentication.js";
 import { ScaledJobSchema, type ScaledJob } from "./scaledjob.js";
 import { ScaledObjectSchema, type ScaledObject } from "./scaledobject.js";
-import type { ScaleTrigger } from "./common.js";
+import type { HpaBehavior, ScaleTrigger } from "./common.js";
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 if (!FormatRegistry.Has("date-time")) FormatRegistry.Set("date-time", (v) => RFC3339.test(v));
@@ -43,8 +44,13 @@ export function pointerToPath(pointer: string): string {
   return out;
 }
 
+/** Longest shown part of a wrong value in a message, so a huge one cannot bloat the refusal or the status. */
+const MAX_SHOWN = 64;
+
 function show(v: unknown): string {
-  return v === undefined ? "nothing" : JSON.stringify(v);
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length <= MAX_SHOWN ? s : `${s.slice(0, MAX_SHOWN)}... (${s.length} characters)`;
 }
 
 function messageFor(e: ValueError): string {
@@ -73,7 +79,9 @@ function messageFor(e: ValueError): string {
       return `must be >= ${String(s["minimum"])}, ${got}`;
     case ValueErrorType.IntegerMaximum:
     case ValueErrorType.NumberMaximum:
-      return `must be <= ${String(s["maximum"])}, ${got}`;
+      return s["maximum"] === INT32_MAX
+        ? `must be <= ${INT32_MAX} (a Kubernetes int32), ${got}`
+        : `must be <= ${String(s["maximum"])}, ${got}`;
     case ValueErrorType.IntegerExclusiveMinimum:
     case ValueErrorType.NumberExclusiveMinimum:
       return `must be > ${String(s["exclusiveMinimum"])}, ${got}`;
@@ -81,6 +89,8 @@ function messageFor(e: ValueError): string {
       return `must be a string, ${got}${typeof e.value === "number" || typeof e.value === "boolean" ? " (quote it in YAML)" : ""}`;
     case ValueErrorType.StringMinLength:
       return `must not be empty`;
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${String(s["maxLength"])} characters, got ${typeof e.value === "string" ? e.value.length : "more"}`;
     case ValueErrorType.StringFormat:
       return `must be a ${String(s["format"])} value, ${got}`;
     case ValueErrorType.StringPattern:
@@ -93,13 +103,43 @@ function messageFor(e: ValueError): string {
       return `must be a list, ${got}`;
     case ValueErrorType.ArrayMinItems:
       return `must have at least ${String(s["minItems"])} item(s)`;
+    case ValueErrorType.ArrayMaxItems:
+      return `must have at most ${String(s["maxItems"])} items, got ${Array.isArray(e.value) ? e.value.length : "more"}`;
     default:
       return `${e.message}, ${got}`;
   }
 }
 
+/**
+ * Deepest nesting accepted anywhere in an object. A pod template is about 10 levels deep; the cap
+ * stops a document nested thousands of levels deep (in a field kept as given, such as a ScaledJob's
+ * jobTargetRef) before a recursive walk (schema check, defaults, comparison) overflows the stack.
+ */
+export const MAX_NESTING_DEPTH = 100;
+
+/** The first place nested deeper than `max`, found without recursion; undefined when within. */
+export function nestingDepthError(value: unknown, max = MAX_NESTING_DEPTH): FieldError | undefined {
+  const stack: [unknown, number, string][] = [[value, 0, ""]];
+  while (stack.length > 0) {
+    const [node, depth, pointer] = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth >= max) {
+      return {
+        path: pointerToPath(pointer),
+        message: `is nested more than ${max} levels deep; lagscale refuses deeper objects (a Kubernetes object needs far fewer)`,
+      };
+    }
+    const entries = Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node);
+    // Only the first levels' names go into the path, so a wide object does not build long strings.
+    for (const [k, v] of entries) stack.push([v, depth + 1, depth < 8 ? `${pointer}/${k}` : pointer]);
+  }
+  return undefined;
+}
+
 /** Schema errors, one per path (the first, which is the most specific TypeBox reports). */
 export function schemaErrors(schema: TSchema, value: unknown): FieldError[] {
+  const deep = nestingDepthError(value);
+  if (deep) return [deep];
   const seen = new Set<string>();
   const out: FieldError[] = [];
   for (const e of Value.Errors(schema, value)) {
@@ -149,6 +189,26 @@ export function checkTriggers(triggers: readonly ScaleTrigger[]): FieldError[] {
       } else names.set(t.name, i);
     }
   });
+  return out;
+}
+
+/** The HPA behavior's tolerances, read as Kubernetes quantities (`50m` is 0.05), non-negative and finite. */
+export function checkTolerances(spec: {
+  advanced?: { horizontalPodAutoscalerConfig?: { behavior?: HpaBehavior } };
+}): FieldError[] {
+  const behavior = spec.advanced?.horizontalPodAutoscalerConfig?.behavior;
+  const out: FieldError[] = [];
+  for (const direction of ["scaleUp", "scaleDown"] as const) {
+    const t = behavior?.[direction]?.tolerance;
+    if (t === undefined) continue;
+    const r = parseTolerance(t);
+    if (!r.ok) {
+      out.push({
+        path: `spec.advanced.horizontalPodAutoscalerConfig.behavior.${direction}.tolerance`,
+        message: r.message,
+      });
+    }
+  }
   return out;
 }
 
@@ -212,6 +272,7 @@ export function validateScaledObject(input: unknown): Validation<ScaledObject, R
   const fallback = checkFallbackValid(so.spec);
   if (fallback) more.push(fallback);
   more.push(...checkTriggers(so.spec.triggers));
+  more.push(...checkTolerances(so.spec));
   so.spec.triggers.forEach((t, i) => {
     if (
       t.metricType !== undefined &&

@@ -5,6 +5,7 @@
  *
  * Times are milliseconds since the epoch; windows and periods are seconds, as in the API.
  */
+import { parseTolerance } from "../crd/quantity.js";
 import type { HPABehavior, HPAScalingPolicy, HPAScalingRules, SelectPolicy } from "./spec.js";
 
 /** The HPA controller's `--horizontal-pod-autoscaler-tolerance`. */
@@ -24,12 +25,15 @@ export interface ResolvedBehavior {
   scaleDown: ResolvedScalingRules;
 }
 
-function parseTolerance(t: number | string | undefined): number {
+/**
+ * The tolerance as the quantity it is (`50m` = 0.05). A spec reaches here only after
+ * controller/scaledobject/spec.ts has refused an invalid one, so the throw marks a caller's bug.
+ */
+function toleranceOf(t: number | string | undefined): number {
   if (t === undefined) return DEFAULT_TOLERANCE;
-  const n = typeof t === "number" ? t : Number.parseFloat(t);
-  if (!Number.isFinite(n) || n < 0)
-    throw new Error(`tolerance ${JSON.stringify(t)} is not a non-negative number`);
-  return n;
+  const r = parseTolerance(t);
+  if (!r.ok) throw new Error(`tolerance: ${r.message}`);
+  return r.value;
 }
 
 /** Kubernetes' defaults for `behavior.scaleUp`, filling what the user left out. */
@@ -44,7 +48,7 @@ export function resolveScaleUpRules(rules?: HPAScalingRules): ResolvedScalingRul
             { type: "Pods", value: 4, periodSeconds: 15 },
             { type: "Percent", value: 100, periodSeconds: 15 },
           ],
-    tolerance: parseTolerance(rules?.tolerance),
+    tolerance: toleranceOf(rules?.tolerance),
   };
 }
 
@@ -57,7 +61,7 @@ export function resolveScaleDownRules(rules?: HPAScalingRules): ResolvedScalingR
       rules?.policies && rules.policies.length > 0
         ? rules.policies
         : [{ type: "Percent", value: 100, periodSeconds: 15 }],
-    tolerance: parseTolerance(rules?.tolerance),
+    tolerance: toleranceOf(rules?.tolerance),
   };
 }
 

@@ -4,6 +4,7 @@
  * parser checks the form only, so a well-formed version the library has no constant for (say `3.9.3`)
  * is accepted by KEDA; lagscale accepts it too and reports a warning, using the list below.
  */
+import { cutValue } from "./params.js";
 
 /** The versions Sarama v1.60.1 has constants for, oldest first. */
 export const KNOWN_KAFKA_VERSIONS: readonly string[] = [
@@ -28,7 +29,7 @@ export type KafkaVersionCheck =
 export function checkKafkaVersion(s: string): KafkaVersionCheck {
   const form = s.startsWith("0") ? /^0\.[0-9]+\.[0-9]+\.[0-9]+$/ : /^[0-9]+\.[0-9]+\.[0-9]+$/;
   if (s.length < 5 || !form.test(s)) {
-    return { ok: false, message: `error parsing kafka version: invalid version \`${s}\`` };
+    return { ok: false, message: `error parsing kafka version: invalid version \`${cutValue(s)}\`` };
   }
   // Sarama reads each part with %d, so "2.08.0" is version 2.8.0.
   const canonical = s

@@ -962,7 +962,14 @@ test("partitionLimitation: KEDA's forms, trimming, reversed ranges, and errors",
     ["1-2-3", "invalid partition limitation range: 1-2-3"],
     ["1,,2", "invalid partition limitation: "],
     ["-3", "invalid partition limitation: -3"],
-    ["0-2147483647", "invalid partition limitation range: 0-2147483647 spans more than 100000 partitions"],
+    [
+      "0-2147483647",
+      "invalid partition limitation: it names more than 10000 partition ids in total; list the partitions the topic has (e.g. 0-11)",
+    ],
+    [
+      Array(2).fill("0-9999").join(","),
+      "invalid partition limitation: it names more than 10000 partition ids in total; list the partitions the topic has (e.g. 0-11)",
+    ],
   ];
   for (const [input, want] of cases) {
     const r = parsePartitionLimitation(input);

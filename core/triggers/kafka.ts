@@ -7,7 +7,9 @@ import { checkKafkaVersion, DEFAULT_KAFKA_VERSION } from "./kafka-versions.js";
 import {
   metricNameWithIndex,
   normalizeMetricNamePart,
+  cutValue,
   ParamReader,
+  quoteValue,
   type ParamSource,
   type ParseResult,
   type TriggerParamsInput,
@@ -104,45 +106,66 @@ const META_ENV: readonly ParamSource[] = ["triggerMetadata", "resolvedEnv"];
 const META_AUTH: readonly ParamSource[] = ["triggerMetadata", "authParams"];
 const AUTH: readonly ParamSource[] = ["authParams"];
 
-/** Upper bound on one `a-b` range of partitionLimitation, so a typo cannot allocate billions of ids. */
-export const MAX_PARTITION_RANGE = 100_000;
+/** Kafka's limit on a topic name. */
+export const MAX_TOPIC_LENGTH = 249;
+/** Kafka's protocol strings carry an int16 length, so no group id is longer. */
+export const MAX_GROUP_ID_BYTES = 32_767;
 
 /**
- * KEDA's partitionLimitation: comma list of ids and inclusive `a-b` ranges, parts trimmed; a reversed
- * range adds nothing. Returns the ids or KEDA's error message.
+ * Upper bound on the partition ids partitionLimitation may name in total (ranges expanded, repeats
+ * counted). A Kafka topic with more than a few thousand partitions is rare; with at most 100 triggers
+ * per object, one object holds at most a million ids (8 MB). The ids are counted before any is
+ * allocated, so a list of huge ranges costs only its parsing.
+ */
+export const MAX_PARTITION_IDS = 10_000;
+
+/**
+ * KEDA's partitionLimitation (ParseInt32List): comma list of int32 ids and inclusive `a-b` ranges, parts
+ * trimmed; a reversed range adds nothing. Returns the ids or KEDA's error message. Every part is read
+ * as numbers first, and the ids are expanded only when their total is within MAX_PARTITION_IDS.
  */
 export function parsePartitionLimitation(
   s: string,
 ): { ok: true; value: number[] } | { ok: false; message: string } {
-  const out: number[] = [];
   const int32 = (v: string): number | undefined => {
-    if (!/^[+-]?[0-9]+$/.test(v)) return undefined;
+    if (!/^[+-]?[0-9]{1,11}$/.test(v)) return undefined;
     const n = Number.parseInt(v, 10);
     return n >= -(2 ** 31) && n <= 2 ** 31 - 1 ? n : undefined;
   };
-  for (const rawPart of s.split(",")) {
-    const part = rawPart.trim();
+  const ranges: [number, number][] = [];
+  let total = 0;
+  let from = 0;
+  // Scanned part by part (no split of the whole string), stopping at the first bad part or at the cap.
+  while (from <= s.length) {
+    const comma = s.indexOf(",", from);
+    const stop = comma === -1 ? s.length : comma;
+    const part = s.slice(from, stop).trim();
+    from = stop + 1;
+    let start: number | undefined;
+    let end: number | undefined;
     if (part.includes("-")) {
       const ends = part.split("-");
-      if (ends.length !== 2) return { ok: false, message: `invalid partition limitation range: ${part}` };
-      const start = int32(ends[0]!.trim());
-      const end = int32(ends[1]!.trim());
-      if (start === undefined || end === undefined) {
-        return { ok: false, message: `invalid partition limitation: ${part}` };
-      }
-      if (end - start + 1 > MAX_PARTITION_RANGE) {
-        return {
-          ok: false,
-          message: `invalid partition limitation range: ${part} spans more than ${MAX_PARTITION_RANGE} partitions`,
-        };
-      }
-      for (let i = start; i <= end; i++) out.push(i);
+      if (ends.length !== 2)
+        return { ok: false, message: `invalid partition limitation range: ${cutValue(part)}` };
+      start = int32(ends[0]!.trim());
+      end = int32(ends[1]!.trim());
     } else {
-      const n = int32(part);
-      if (n === undefined) return { ok: false, message: `invalid partition limitation: ${part}` };
-      out.push(n);
+      start = end = int32(part);
     }
+    if (start === undefined || end === undefined) {
+      return { ok: false, message: `invalid partition limitation: ${cutValue(part)}` };
+    }
+    if (end >= start) total += end - start + 1;
+    if (total > MAX_PARTITION_IDS) {
+      return {
+        ok: false,
+        message: `invalid partition limitation: it names more than ${MAX_PARTITION_IDS} partition ids in total; list the partitions the topic has (e.g. 0-11)`,
+      };
+    }
+    if (end >= start) ranges.push([start, end]);
   }
+  const out: number[] = [];
+  for (const [a, b] of ranges) for (let i = a; i <= b; i++) out.push(i);
   return { ok: true, value: out };
 }
 
@@ -199,6 +222,20 @@ export function parseKafkaTrigger(input: KafkaTriggerInput): ParseResult<KafkaTr
   const kerberosServiceName = r.optionalString("kerberosServiceName", AUTH);
   const kerberosDisableFAST = r.bool("kerberosDisableFAST", AUTH, false);
   const awsRegion = r.optionalString("awsRegion", META);
+
+  // Kafka's own limits, so a name no broker can hold is refused here rather than grown into metric names.
+  if (topic !== undefined && topic.length > MAX_TOPIC_LENGTH) {
+    r.error(
+      "topic",
+      `topic is ${topic.length} characters long; Kafka topic names have at most ${MAX_TOPIC_LENGTH}`,
+    );
+  }
+  if (consumerGroup !== undefined && Buffer.byteLength(consumerGroup) > MAX_GROUP_ID_BYTES) {
+    r.error(
+      "consumerGroup",
+      `consumerGroup is longer than Kafka's ${MAX_GROUP_ID_BYTES}-byte limit on a group id`,
+    );
+  }
 
   // KEDA's Validate(), every rule checked (KEDA stops at the first).
   if (lagThreshold !== undefined && lagThreshold <= 0) {
@@ -288,7 +325,7 @@ export function parseKafkaTrigger(input: KafkaTriggerInput): ParseResult<KafkaTr
               extensionsOk = false;
               r.error(
                 "oauthExtensions",
-                `error parsing OAuth token provider configuration: invalid OAuthBearer extension ${JSON.stringify(ext)}, must be of format key=value`,
+                `error parsing OAuth token provider configuration: invalid OAuthBearer extension ${quoteValue(ext)}, must be of format key=value`,
               );
               break;
             }
@@ -375,7 +412,7 @@ export function parseKafkaTrigger(input: KafkaTriggerInput): ParseResult<KafkaTr
       version = v.version;
       if (!v.known) {
         r.warnings.push(
-          `version ${JSON.stringify(versionStr)} is well-formed but not a Kafka version KEDA's client knows; accepted as KEDA does`,
+          `version ${quoteValue(versionStr)} is well-formed but not a Kafka version KEDA's client knows; accepted as KEDA does`,
         );
       }
     }

@@ -55,6 +55,22 @@ export function parseJsonInt64(value: string): number | undefined {
   return Number(big);
 }
 
+/** Longest part of a value quoted in a message; the rest is counted, so a huge value cannot bloat the status, events or logs. */
+export const MAX_QUOTED_VALUE = 64;
+
+/** A value for a message: JSON-quoted, cut to MAX_QUOTED_VALUE characters with its length said. */
+export function quoteValue(value: string): string {
+  if (value.length <= MAX_QUOTED_VALUE) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, MAX_QUOTED_VALUE))}... (${value.length} characters)`;
+}
+
+/** The same cut, unquoted, for messages that keep KEDA's own quoting. */
+export function cutValue(value: string): string {
+  return value.length <= MAX_QUOTED_VALUE
+    ? value
+    : `${value.slice(0, MAX_QUOTED_VALUE)}... (${value.length} characters)`;
+}
+
 function formatList(values: readonly string[]): string {
   return `[${values.join(" ")}]`;
 }
@@ -99,7 +115,7 @@ export class ParamReader {
 
   private fail(name: string, value: string, why: string): undefined {
     this.failed.add(name);
-    this.error(name, `unable to set param ${JSON.stringify(name)} value ${JSON.stringify(value)}: ${why}`);
+    this.error(name, `unable to set param ${JSON.stringify(name)} value ${quoteValue(value)}: ${why}`);
     return undefined;
   }
 
@@ -154,7 +170,7 @@ export class ParamReader {
       this.failed.add(name);
       this.error(
         name,
-        `parameter ${JSON.stringify(name)} value ${JSON.stringify(value)} must be one of ${formatList(allowed)}`,
+        `parameter ${JSON.stringify(name)} value ${quoteValue(value)} must be one of ${formatList(allowed)}`,
       );
       return undefined;
     }
@@ -198,7 +214,7 @@ export function parseMetricType(
     ok: false,
     error: {
       parameter: "metricType",
-      message: `metricType ${JSON.stringify(metricType)} must be one of [AverageValue Value]`,
+      message: `metricType ${quoteValue(metricType)} must be one of [AverageValue Value]`,
     },
   };
 }
