@@ -346,3 +346,27 @@ test("the partitions and sums fit the report schema", () => {
   assert.ok(parsed.ok, JSON.stringify(parsed));
   assert.equal(r.lag, 14);
 });
+
+test("toReport builds a body parseReport accepts, unsupported groups included", () => {
+  const identity = {
+    pod: { namespace: "ns", name: "pod-a", ip: "10.0.0.1" },
+    scaledObject: "so",
+    consumerGroup: "g",
+  };
+  const busy = reading(1_000, [[0, 10]]);
+  const report = toReport(identity, busy, classify(busy, EMPTY_MEMORY, OPTIONS), true);
+  assert.ok(parseReport(report).ok);
+  assert.equal(report.urgent, true);
+  assert.equal(report.lag, 10);
+  const odd: PodReading = {
+    observedAt: 0,
+    groupState: "x".repeat(100),
+    members: 0,
+    partitions: [],
+    unsupported: "KIP-848",
+  };
+  const unsupported = toReport(identity, odd, classify(odd, EMPTY_MEMORY, OPTIONS), false);
+  assert.ok(parseReport(unsupported).ok, JSON.stringify(parseReport(unsupported)));
+  assert.equal(unsupported.state, "idle");
+  assert.equal(unsupported.unsupported, "KIP-848");
+});

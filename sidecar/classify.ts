@@ -14,7 +14,12 @@
  * - busy: otherwise.
  */
 import { partitionLag, type OffsetResetPolicy, type PartitionOffsets } from "../core/lag/index.js";
-import type { PartitionReport, ReportedPodState } from "../core/reports/schema.js";
+import {
+  REPORT_VERSION,
+  type PartitionReport,
+  type ReportedPodState,
+  type SidecarReport,
+} from "../core/reports/schema.js";
 
 /** One reading of the pod's part of the group, as sidecar/kafka.ts produces it. */
 export interface PodReading {
@@ -148,4 +153,36 @@ function podState(
   if (withLag.length === 0) return ratePerSecond > 0 ? "busy" : "idle";
   if (withLag.every((p) => p.stalled)) return "stalled";
   return "busy";
+}
+
+/** Who the report speaks for: the pod, its ScaledObject and the group. */
+export interface ReportIdentity {
+  readonly pod: { readonly namespace: string; readonly name: string; readonly ip: string };
+  readonly scaledObject: string;
+  readonly consumerGroup: string;
+}
+
+/** The report body for one reading and its classification. */
+export function toReport(
+  identity: ReportIdentity,
+  reading: PodReading,
+  c: Classification,
+  urgent: boolean,
+): SidecarReport {
+  return {
+    version: REPORT_VERSION,
+    pod: { namespace: identity.pod.namespace, name: identity.pod.name, ip: identity.pod.ip },
+    scaledObject: identity.scaledObject,
+    consumerGroup: identity.consumerGroup,
+    observedAt: reading.observedAt,
+    urgent,
+    state: c.state,
+    // The coordinator's state is free text to us; the schema bounds it.
+    groupState: reading.groupState.slice(0, 64),
+    members: reading.members,
+    partitions: [...c.partitions],
+    lag: c.lag,
+    ratePerSecond: c.ratePerSecond,
+    ...(reading.unsupported !== undefined ? { unsupported: reading.unsupported.slice(0, 1024) } : {}),
+  };
 }
