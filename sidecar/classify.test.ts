@@ -5,6 +5,7 @@ import { parseReport } from "../core/reports/schema.js";
 import {
   classify,
   EMPTY_MEMORY,
+  toReport,
   type ClassifyMemory,
   type ClassifyOptions,
   type PodReading,
