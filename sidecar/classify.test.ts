@@ -121,13 +121,13 @@ const STATE_TABLE: {
     stalled: [false],
   },
   {
-    name: "never committed, latest: lag 1, stuck for the window",
+    name: "never committed, latest: the trigger's lag 1 is no work for the consumer",
     steps: [
       { at: 0, offsets: [[-1, 10]] },
       { at: 30_000, offsets: [[-1, 10]] },
     ],
-    state: "stalled",
-    stalled: [true],
+    state: "idle",
+    stalled: [false],
   },
   {
     name: "one stalled, one busy: busy",
@@ -282,6 +282,24 @@ for (const c of RATE_TABLE) {
     assert.ok(Math.abs(r.ratePerSecond - c.rate) < 1e-9);
   });
 }
+
+test("never committed under latest: lag 1 is reported as the trigger counts it", () => {
+  const r = run([{ at: 0, offsets: [[-1, 0]] }]);
+  assert.equal(r.lag, 1);
+  assert.equal(r.partitions[0]!.stalledForMs, 0);
+});
+
+test("never committed under earliest: the log is work, and stalls", () => {
+  const r = run(
+    [
+      { at: 0, offsets: [[-1, 10]] },
+      { at: 30_000, offsets: [[-1, 10]] },
+    ],
+    { ...OPTIONS, offsetResetPolicy: "earliest" },
+  );
+  assert.equal(r.state, "stalled");
+  assert.equal(r.lag, 10);
+});
 
 test("lag follows core/lag: earliest with nothing committed counts the log from its start", () => {
   const r = classify(

@@ -3,10 +3,13 @@
  * clock; the memory (each partition's previous committed offsets and when they were seen) comes in and goes
  * out explicitly, so the rules below are table-tested.
  *
- * Per partition (lag as core/lag computes it for the trigger):
+ * Per partition (lag as core/lag computes it for the trigger, and reported so):
  * - stalled: lag > 0 and the committed offset has not moved for the stall window (a poison message, a hung
  *   handler). The window counts from the last reading where the offset moved, or from when lag appeared.
  * - rate: committed-offset progress over the rate window, messages per second.
+ * - pending work, what the rules below call lag: the lag, except on a partition with nothing committed under
+ *   `latest`. There the trigger counts 1 (so that one consumer starts), but the consumer starts at the log end
+ *   and has nothing to do: a fresh group on a quiet topic is idle, not stalled.
  * Per pod, in this order:
  * - rebalancing: the group is PreparingRebalance or CompletingRebalance (assignments are about to change);
  * - idle: nothing assigned, or no lag and no committed-offset progress in the rate window;
@@ -94,6 +97,7 @@ export function classify(
   const now = reading.observedAt;
   const next = new Map<string, PartitionMemory>();
   const partitions: PartitionReport[] = [];
+  const pendingOf: number[] = [];
   for (const offsets of reading.partitions) {
     const key = `${offsets.topic}/${offsets.partition}`;
     const result = partitionLag(
@@ -109,6 +113,7 @@ export function classify(
     // The reader fills in every committed offset (-1 without a commit); a partition it could not read counts
     // as no lag rather than failing the whole report.
     const lag = result.ok ? result.lag : 0;
+    const pending = result.ok && result.rule !== "no-commit-latest" ? lag : 0;
     const committed = offsets.committed ?? -1;
     const before = memory.get(key);
     const moved = before === undefined || before.committed !== committed;
@@ -116,9 +121,10 @@ export function classify(
     const history = before !== undefined && committed < before.committed ? [] : (before?.samples ?? []);
     const samples =
       committed < 0 ? [] : trimSamples([...history, { at: now, committed }], now, options.rateWindowMs);
-    const stuckSince = lag === 0 ? undefined : moved ? now : (before?.stuckSince ?? now);
+    const stuckSince = pending === 0 ? undefined : moved ? now : (before?.stuckSince ?? now);
     next.set(key, { committed, samples, stuckSince });
     const stalledForMs = stuckSince === undefined ? 0 : now - stuckSince;
+    pendingOf.push(pending);
     partitions.push({
       topic: offsets.topic,
       partition: offsets.partition,
@@ -127,13 +133,13 @@ export function classify(
       lag,
       stalledForMs,
       ratePerSecond: rateOf(samples),
-      stalled: lag > 0 && stalledForMs >= options.stallWindowMs,
+      stalled: pending > 0 && stalledForMs >= options.stallWindowMs,
     });
   }
   const lag = partitions.reduce((sum, p) => sum + p.lag, 0);
   const ratePerSecond = partitions.reduce((sum, p) => sum + p.ratePerSecond, 0);
   return {
-    state: podState(reading, partitions, ratePerSecond),
+    state: podState(reading, partitions, pendingOf, ratePerSecond),
     partitions,
     lag,
     ratePerSecond,
@@ -144,12 +150,13 @@ export function classify(
 function podState(
   reading: PodReading,
   partitions: readonly PartitionReport[],
+  pendingOf: readonly number[],
   ratePerSecond: number,
 ): ReportedPodState {
   if (reading.unsupported !== undefined) return "idle";
   if (REBALANCING_STATES.has(reading.groupState)) return "rebalancing";
   if (partitions.length === 0) return "idle";
-  const withLag = partitions.filter((p) => p.lag > 0);
+  const withLag = partitions.filter((_, i) => pendingOf[i]! > 0);
   if (withLag.length === 0) return ratePerSecond > 0 ? "busy" : "idle";
   if (withLag.every((p) => p.stalled)) return "stalled";
   return "busy";

@@ -235,19 +235,30 @@ export class KafkajsPodKafka implements PodKafka {
     return { ...this.counts };
   }
 
-  private async coordinator(group: string): Promise<CoordinatorBroker> {
-    if (this.cluster === undefined) {
-      this.cluster = createInternalCluster({
-        config: kafkajsConfig(this.options.connection, this.options.clientId, {
-          connectionTimeoutMs: 3_000,
-          requestTimeoutMs: 5_000,
-          retries: 1,
-        }),
-        onNetworkEvent: (_kind, event) => this.count(event.apiName),
-      });
+  /** Connects once (ApiVersions, SASL, Metadata for the broker list); a failed attempt is dropped. */
+  private async connected(): Promise<InternalCluster> {
+    if (this.cluster !== undefined) return this.cluster;
+    const cluster = createInternalCluster({
+      config: kafkajsConfig(this.options.connection, this.options.clientId, {
+        connectionTimeoutMs: 3_000,
+        requestTimeoutMs: 5_000,
+        retries: 1,
+      }),
+      onNetworkEvent: (_kind, event) => this.count(event.apiName),
+    });
+    try {
+      await cluster.connect();
+      await cluster.refreshMetadata();
+    } catch (err) {
+      await cluster.disconnect().catch(() => undefined);
+      throw err;
     }
-    const cluster = this.cluster;
-    if (!cluster.isConnected()) await cluster.connect();
+    this.cluster = cluster;
+    return cluster;
+  }
+
+  private async coordinator(group: string): Promise<CoordinatorBroker> {
+    const cluster = await this.connected();
     if (this.coordinatorId === undefined) {
       const found = await cluster.findGroupCoordinatorMetadata({ groupId: group, coordinatorType: 0 });
       this.coordinatorId = found.coordinator.nodeId;
