@@ -17,12 +17,8 @@
  * - busy: otherwise.
  */
 import { partitionLag, type OffsetResetPolicy, type PartitionOffsets } from "../core/lag/index.js";
-import {
-  REPORT_VERSION,
-  type PartitionReport,
-  type ReportedPodState,
-  type SidecarReport,
-} from "../core/reports/schema.js";
+// Types only: the schema's runtime validator (TypeBox) is the receiver's; the sidecar need not load it.
+import type { PartitionReport, ReportedPodState, SidecarReport } from "../core/reports/schema.js";
 
 /** One reading of the pod's part of the group, as sidecar/kafka.ts produces it. */
 export interface PodReading {
@@ -162,6 +158,9 @@ function podState(
   return "busy";
 }
 
+/** The schema's REPORT_VERSION, checked against its type so that a new version fails to compile here. */
+const REPORT_VERSION_SENT: SidecarReport["version"] = 1;
+
 /** Who the report speaks for: the pod, its ScaledObject and the group. */
 export interface ReportIdentity {
   readonly pod: { readonly namespace: string; readonly name: string; readonly ip: string };
@@ -177,7 +176,7 @@ export function toReport(
   urgent: boolean,
 ): SidecarReport {
   return {
-    version: REPORT_VERSION,
+    version: REPORT_VERSION_SENT,
     pod: { namespace: identity.pod.namespace, name: identity.pod.name, ip: identity.pod.ip },
     scaledObject: identity.scaledObject,
     consumerGroup: identity.consumerGroup,

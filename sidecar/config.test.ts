@@ -29,7 +29,7 @@ test("a minimal environment gives the defaults", () => {
   assert.equal(c.stallWindowMs, 30_000);
   assert.equal(c.metricsPort, 9464);
   assert.equal(c.healthPort, 9465);
-  assert.equal(c.endOffsetWatch, true);
+  assert.equal(c.endOffsetWatch, false);
   assert.equal(c.logLevel, "info");
 });
 
@@ -47,7 +47,7 @@ test("optional settings are read", () => {
     LAGSCALE_STALL_WINDOW_MS: "5000",
     LAGSCALE_METRICS_PORT: "0",
     LAGSCALE_HEALTH_PORT: "0",
-    LAGSCALE_END_OFFSET_WATCH: "false",
+    LAGSCALE_END_OFFSET_WATCH: "true",
     KAFKA_SASL: "scram_sha512",
     KAFKA_USERNAME: "u",
     KAFKA_PASSWORD: "p",
@@ -65,7 +65,7 @@ test("optional settings are read", () => {
   assert.equal(c.slowIntervalMs, 20_000);
   assert.equal(c.stallWindowMs, 5_000);
   assert.equal(c.metricsPort, 0);
-  assert.equal(c.endOffsetWatch, false);
+  assert.equal(c.endOffsetWatch, true);
   assert.deepEqual(c.kafka.sasl, { mechanism: "scram-sha-512", username: "u", password: "p" });
   assert.equal(c.kafka.tls?.ca, "-----BEGIN CERTIFICATE-----");
   assert.equal(c.kafka.tls?.unsafeSsl, false);

@@ -37,7 +37,7 @@ export interface SidecarConfig {
   readonly stallWindowMs: number;
   /** The consumption rate is committed-offset progress over this window. */
   readonly rateWindowMs: number;
-  /** While idle, look at the log-end offsets every fast interval (one ListOffsets per leader broker). */
+  /** While idle, read the offsets every fast interval (one OffsetFetch, one ListOffsets per leader). Default off. */
   readonly endOffsetWatch: boolean;
   /** 0 disables the server. */
   readonly metricsPort: number;
@@ -233,7 +233,7 @@ export function parseSidecarConfig(env: Env): SidecarConfig {
       `LAGSCALE_METRICS_PORT and LAGSCALE_HEALTH_PORT are both ${metricsPort}: give them different ports`,
     );
   }
-  const endOffsetWatch = bool(env, "LAGSCALE_END_OFFSET_WATCH", true, p);
+  const endOffsetWatch = bool(env, "LAGSCALE_END_OFFSET_WATCH", false, p);
   let logLevel: LevelWithSilent = "info";
   try {
     logLevel = logLevelFromEnv({ LOG_LEVEL: env.LOG_LEVEL });
