@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Kafka, logLevel, type Admin, type Producer } from "kafkajs";
 import { describeGroup } from "../demo-apps/support.js";
-import { createTopic, uniqueName } from "../stack/kafka/client.js";
+import { parseSidecarConfig } from "../../sidecar/config.js";
+import { createTopic, scramOptions, uniqueName } from "../stack/kafka/client.js";
+import { loadStack } from "../support/stack.js";
 import { waitFor } from "../support/wait.js";
 import {
   brokers,
@@ -277,4 +279,60 @@ test("with the end-offset watch, a burst on an idle pod is reported at once", as
   );
   assert.equal(urgent.report.lag, 30);
   assert.ok(urgent.at - sentAt < BASE.slowIntervalMs / 2, `${urgent.at - sentAt} ms after the burst`);
+});
+
+test("over SASL/SCRAM, with the credentials in KEDA's env names, the sidecar reads the group", async (t) => {
+  const info = loadStack().kafka;
+  if (!info.sasl) {
+    t.skip("the stack's broker has no SASL listener");
+    return;
+  }
+  const user = scramOptions(info, "scram-sha-512");
+  const config = parseSidecarConfig({
+    POD_NAME: "pod-sasl",
+    POD_NAMESPACE: "sidecar-test",
+    POD_IP: "127.0.1.16",
+    LAGSCALE_SCALED_OBJECT: "sasl",
+    KAFKA_BOOTSTRAP_SERVERS: info.sasl.bootstrapServers.join(","),
+    LAGSCALE_CONSUMER_GROUP: "unused",
+    LAGSCALE_LAG_THRESHOLD: "5",
+    LAGSCALE_REPORT_URL: url.href,
+    KAFKA_SASL: "scram_sha512",
+    KAFKA_USERNAME: user.username,
+    KAFKA_PASSWORD: user.password,
+  });
+  const topic = uniqueName("sidecar-sasl");
+  const groupId = uniqueName("sidecar-sasl-group");
+  await createTopic(admin, topic, 2);
+  const consumer = await startConsumer("127.0.1.16", groupId, topic);
+  t.after(() => consumer.stop());
+  await waitForAssignment(groupId, topic, 1);
+  await primeCommits(topic, groupId, 2);
+  consumer.consumer.pause([{ topic }]);
+  await send(topic, { 0: 2, 1: 3 });
+  const sidecar = startSidecar(
+    {
+      ...BASE,
+      consumerGroup: groupId,
+      topic,
+      scaledObject: "sasl",
+      podName: "pod-sasl",
+      podIp: "127.0.1.16",
+      kafka: config.kafka,
+    },
+    url,
+    token,
+  );
+  t.after(() => sidecar.stop());
+  const report = await waitFor("a report with lag 5", () => {
+    const r = receiver.latest("pod-sasl");
+    return r?.lag === 5 ? r : undefined;
+  });
+  assert.deepEqual(
+    report.partitions.map((p) => [p.partition, p.committedOffset, p.logEndOffset]),
+    [
+      [0, 1, 3],
+      [1, 1, 4],
+    ],
+  );
 });

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Kafka, logLevel, type Consumer, type EachMessagePayload } from "kafkajs";
 import { socketFactoryFrom } from "../../demo-apps/consumer/src/socket.js";
+import type { KafkaConnection } from "../../core/kafka/types.js";
 import { createLogger } from "../../core/log.js";
 import { parseReport, type SidecarReport } from "../../core/reports/schema.js";
 import { KafkajsPodKafka } from "../../sidecar/kafka.js";
@@ -153,13 +154,13 @@ export interface TestSidecar {
 
 /** The sidecar's loop, pusher and Kafka reader in this process, as sidecar/main.ts wires them. */
 export function startSidecar(
-  config: Omit<LoopConfig, "pod"> & { podName: string; podIp: string },
+  config: Omit<LoopConfig, "pod"> & { podName: string; podIp: string; kafka?: KafkaConnection },
   url: URL,
   token: string,
 ): TestSidecar {
   const logger = createLogger("sidecar-test", process.env.LOG_LEVEL === undefined ? "silent" : "debug");
   const kafka = new KafkajsPodKafka({
-    connection: { brokers: brokers() },
+    connection: config.kafka ?? { brokers: brokers() },
     clientId: `sidecar-${config.podName}`,
     logger,
   });
