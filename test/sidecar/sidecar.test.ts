@@ -336,3 +336,45 @@ test("over SASL/SCRAM, with the credentials in KEDA's env names, the sidecar rea
     ],
   );
 });
+
+test("a group waiting for a stuck member to rejoin is reported rebalancing", async (t) => {
+  const topic = uniqueName("sidecar-rebalance");
+  const groupId = uniqueName("sidecar-rebalance-group");
+  await createTopic(admin, topic, 2);
+  const stuck = await startConsumer("127.0.1.17", groupId, topic, async ({ message }, released) => {
+    if (message.value?.toString() === "poison") await released;
+  });
+  t.after(() => stuck.stop());
+  await waitForAssignment(groupId, topic, 1);
+  await primeCommits(topic, groupId, 2);
+  await send(topic, { 0: 1 });
+  await producer.send({ topic, messages: [{ partition: 1, value: "poison" }] });
+  const sidecar = startSidecar(
+    {
+      ...BASE,
+      consumerGroup: groupId,
+      topic,
+      scaledObject: "rebalance",
+      podName: "pod-rb",
+      podIp: "127.0.1.17",
+    },
+    url,
+    token,
+  );
+  t.after(() => sidecar.stop());
+  await waitFor("a report with both partitions", () =>
+    receiver.latest("pod-rb")?.partitions.length === 2 ? true : undefined,
+  );
+  // A second member joins; the coordinator waits for the stuck one to rejoin (up to its rebalance timeout).
+  const joining = await startConsumer("127.0.1.18", groupId, topic);
+  t.after(() => joining.stop());
+  const report = await waitFor(
+    "a rebalancing report",
+    () => {
+      const r = receiver.latest("pod-rb");
+      return r?.state === "rebalancing" ? r : undefined;
+    },
+    20_000,
+  );
+  assert.match(report.groupState, /^(PreparingRebalance|CompletingRebalance)$/);
+});
