@@ -76,35 +76,42 @@ function fakeKafka(state: { end: number; fail: number }) {
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = createLogger("test", "silent");
 
+/** Polls until `check` holds; false when it did not within `ms`. */
+async function within(ms: number, check: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await tick(10);
+  }
+  return true;
+}
+
 test("reports at the fast interval while there is lag, slow when idle, urgent when lag crosses the threshold", async () => {
   const state = { end: 0, fail: 0 };
   const { kafka } = fakeKafka(state);
   const reports: { report: SidecarReport; urgent: boolean }[] = [];
   const loop = new SidecarLoop({
-    config: CONFIG,
+    config: { ...CONFIG, slowIntervalMs: 2_000 },
     kafka,
     pusher: { offer: (report, urgent) => reports.push({ report, urgent }) },
     logger,
     random: () => 0,
   });
   loop.start();
-  await tick(150);
-  // Idle: one report, then the slow interval (400 ms) has not passed yet.
-  assert.equal(reports.length, 1);
+  assert.ok(await within(1_000, () => reports.length === 1));
   assert.equal(reports[0]!.report.state, "idle");
+  // Idle: the next reading waits for the slow interval (2 s).
+  await tick(100);
+  assert.equal(reports.length, 1);
   state.end = 50;
-  // The next reading is the slow one; from then on fast.
-  await tick(400);
+  assert.ok(await within(5_000, () => reports.some((r) => r.urgent)), "an urgent report");
   const urgent = reports.filter((r) => r.urgent);
   assert.equal(urgent.length, 1);
   assert.equal(urgent[0]!.report.lag, 50);
   assert.equal(urgent[0]!.report.urgent, true);
+  // With lag, three more readings come sooner than one slow interval could bring them.
   const after = reports.length;
-  await tick(200);
-  assert.ok(
-    reports.length - after >= 3,
-    `fast interval while lag: ${reports.length - after} reports in 200 ms`,
-  );
+  assert.ok(await within(1_500, () => reports.length - after >= 3), "fast interval while there is lag");
   await loop.stop();
   for (const r of reports) assert.ok(parseReport(r.report).ok);
 });
