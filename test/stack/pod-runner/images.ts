@@ -72,6 +72,16 @@ export const BUILTIN_IMAGES: ImageMap = {
     },
     description: "the demo consumer (demo-apps/consumer), as its Dockerfile runs it",
   },
+  // The sidecar (sidecar/Dockerfile runs the compiled JS). Here it runs from the TypeScript sources like the
+  // demo apps, so a pod always runs the code of the checkout, never a stale dist/; its compiled cost is
+  // measured on its own (docs/sidecar.md).
+  "lagscale/sidecar:dev": {
+    entrypoint: ["${node}", "--import", "${tsx}", "sidecar/main.ts"],
+    cmd: [],
+    workingDir: "${repoRoot}",
+    env: { NODE_ENV: "production" },
+    description: "the lagscale sidecar (sidecar/), as its Dockerfile runs it",
+  },
 };
 
 export const IMAGES_ENV = "LAGSCALE_POD_RUNNER_IMAGES";
