@@ -30,6 +30,7 @@ test("a minimal environment gives the defaults", () => {
   assert.equal(c.metricsPort, 9464);
   assert.equal(c.healthPort, 9465);
   assert.equal(c.endOffsetWatch, false);
+  assert.equal(c.bindAddress, "0.0.0.0");
   assert.equal(c.logLevel, "info");
 });
 
@@ -168,5 +169,14 @@ test("every problem is listed at once", () => {
       }
       return true;
     },
+  );
+});
+
+test("the servers' bind address is an IP address", () => {
+  assert.equal(parseSidecarConfig({ ...BASE, LAGSCALE_BIND_ADDRESS: "127.0.1.7" }).bindAddress, "127.0.1.7");
+  assert.equal(parseSidecarConfig({ ...BASE, LAGSCALE_BIND_ADDRESS: "::" }).bindAddress, "::");
+  assert.throws(
+    () => parseSidecarConfig({ ...BASE, LAGSCALE_BIND_ADDRESS: "$(POD_IP)" }),
+    /LAGSCALE_BIND_ADDRESS="\$\(POD_IP\)" is not an IP address/,
   );
 });

@@ -39,6 +39,8 @@ export interface SidecarConfig {
   readonly rateWindowMs: number;
   /** While idle, read the offsets every fast interval (one OffsetFetch, one ListOffsets per leader). Default off. */
   readonly endOffsetWatch: boolean;
+  /** Where the metrics and health servers listen: all addresses, or the pod IP where pods share a network. */
+  readonly bindAddress: string;
   /** 0 disables the server. */
   readonly metricsPort: number;
   readonly healthPort: number;
@@ -234,6 +236,12 @@ export function parseSidecarConfig(env: Env): SidecarConfig {
     );
   }
   const endOffsetWatch = bool(env, "LAGSCALE_END_OFFSET_WATCH", false, p);
+  const bindAddress = value(env, "LAGSCALE_BIND_ADDRESS") ?? "0.0.0.0";
+  if (isIP(bindAddress) === 0) {
+    p.add(
+      `LAGSCALE_BIND_ADDRESS=${JSON.stringify(bindAddress.slice(0, 64))} is not an IP address (0.0.0.0, ::, or the pod IP)`,
+    );
+  }
   let logLevel: LevelWithSilent = "info";
   try {
     logLevel = logLevelFromEnv({ LOG_LEVEL: env.LOG_LEVEL });
@@ -260,6 +268,7 @@ export function parseSidecarConfig(env: Env): SidecarConfig {
     stallWindowMs,
     rateWindowMs,
     endOffsetWatch,
+    bindAddress,
     metricsPort,
     healthPort,
     logLevel,

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       servers.push(
         await startHttpServer({
           name: "metrics",
-          host: "0.0.0.0",
+          host: config.bindAddress,
           port: config.metricsPort,
           registry: metrics.registry,
           logger,
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       servers.push(
         await startHttpServer({
           name: "health",
-          host: "0.0.0.0",
+          host: config.bindAddress,
           port: config.healthPort,
           healthz: { loop: () => loop.health() },
           readyz: { loop: () => loop.health() },
