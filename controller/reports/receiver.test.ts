@@ -10,7 +10,8 @@ import type { TargetPod } from "../kube/index.js";
 import { REPORTS_AUDIENCE, ReportAuthenticator, type TokenReviewStatus } from "./auth.js";
 import { TokenBuckets } from "./ratelimit.js";
 import { ReportReceiver, type ContextLookup, type LeaderReports } from "./receiver.js";
-import { BodyTooLarge, type ReportRequest } from "./server.js";
+import { HttpError } from "../server-limits.js";
+import type { ReportRequest } from "./server.js";
 import { ReportStore } from "./store.js";
 
 const NOW = 1_800_000_000_000;
@@ -122,7 +123,7 @@ function req(token: string | undefined, body: unknown): ReportRequest {
     headers: token ? { authorization: `Bearer ${token}` } : {},
     remoteAddress: "127.1.0.5",
     body: () =>
-      body instanceof BodyTooLarge
+      body instanceof HttpError
         ? Promise.reject(body)
         : Promise.resolve(Buffer.from(typeof body === "string" ? body : JSON.stringify(body))),
   };
@@ -180,7 +181,8 @@ describe("ReportReceiver", () => {
 
   it("413 comes through from the body reader", async () => {
     const { receiver } = setup();
-    await assert.rejects(receiver.handle(req("tok-a", new BodyTooLarge(10))), BodyTooLarge);
+    const tooLarge = new HttpError(413, "the body is larger than 10 bytes", true);
+    await assert.rejects(receiver.handle(req("tok-a", tooLarge)), (err) => err === tooLarge);
   });
 
   it("200: keeps the report, and lag that calls for more replicas evaluates the ScaledObject at once", async () => {
