@@ -3,7 +3,7 @@
  *
  *   not the leader → 503 (Retry-After; the sidecar retries, and reaches the leader through the Service)
  *   no bearer token → 401;  body over MAX_REPORT_BYTES → 413
- *   TokenReview: not authenticated, another audience, not bound to a pod → 401
+ *   TokenReview: not authenticated, another audience, not bound to a pod → 401; too many reviews → 429
  *   more than the pod's rate (token bucket per pod) → 429 with Retry-After
  *   not JSON, or not a valid report (parseReport) → 400 with the errors
  *   the token's pod is not the report's pod → 403
@@ -109,6 +109,9 @@ export class ReportReceiver {
     }
     const raw = await req.body();
     const auth = await this.o.authenticator.authenticate(token);
+    if (!auth.ok && auth.retryAfterSeconds !== undefined) {
+      return refuse(429, auth.reason, { "retry-after": String(auth.retryAfterSeconds) });
+    }
     if (!auth.ok) return refuse(401, auth.reason, { "www-authenticate": "Bearer" });
     const who = auth.identity;
     seen.pod = `${who.namespace}/${who.podName}`;
