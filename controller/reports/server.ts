@@ -76,8 +76,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
     if (!res.writableEnded) res.end();
     return;
   }
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
-  res.end(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(text)),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  res.end(text);
 }
 
 /** `guard`'s answers (HttpError, 500) in the receiver's JSON shape. */
