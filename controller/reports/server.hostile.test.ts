@@ -6,71 +6,33 @@
  * is still accepted.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "../../core/log.js";
-import { MAX_REPORT_BYTES, type SidecarReport } from "../../core/reports/schema.js";
+import { MAX_REPORT_BYTES } from "../../core/reports/schema.js";
 import {
-  collect,
+  assertCase,
   exchange,
-  open,
+  overTheCap,
   PARSER_CASES,
+  QUICK_LIMITS,
+  testCertificate,
+  trickle,
   type RawCase,
   type RawTarget,
 } from "../../test/support/raw-http.js";
-import { createCa, issueCert } from "../../test/stack/kube/pki.js";
-import type { TargetPod } from "../kube/index.js";
-import { REPORTS_AUDIENCE, ReportAuthenticator, type TokenReviewStatus } from "./auth.js";
+import { podTokenReview, samplePod, sampleReport } from "../../test/support/reports.js";
+import { ReportAuthenticator, type TokenReviewStatus } from "./auth.js";
 import { TokenBuckets } from "./ratelimit.js";
 import { ReportReceiver, type LeaderReports } from "./receiver.js";
 import { REPORT_LIMITS, REPORTS_PATH, startReportServer, type ReportServer } from "./server.js";
 import { ReportStore } from "./store.js";
 
-const pod: TargetPod = {
-  namespace: "shop",
-  name: "consumer-a",
-  uid: "uid-a",
-  ip: "127.1.0.5",
-  phase: "Running",
-  ready: true,
-  terminating: false,
-  deletionCost: undefined,
-  nodeName: "n",
-  labels: {},
-};
-
-const GOOD: SidecarReport = {
-  version: 1,
-  pod: { namespace: "shop", name: "consumer-a", ip: "127.1.0.5" },
-  scaledObject: "consumer",
-  consumerGroup: "g1",
-  observedAt: 1_800_000_000_000,
-  urgent: false,
-  state: "idle",
-  groupState: "Stable",
-  members: 1,
-  partitions: [],
-  lag: 0,
-  ratePerSecond: 0,
-};
-
-const claims = (name: string, uid: string): TokenReviewStatus => ({
-  authenticated: true,
-  audiences: [REPORTS_AUDIENCE],
-  user: {
-    username: "system:serviceaccount:shop:default",
-    extra: {
-      "authentication.kubernetes.io/pod-name": [name],
-      "authentication.kubernetes.io/pod-uid": [uid],
-    },
-  },
-});
+const pod = samplePod();
+const GOOD = sampleReport({ state: "idle", partitions: [], lag: 0, ratePerSecond: 0 });
 // The fake TokenReview: "tok-a" is consumer-a's token, "tok-b" another pod's; anything else is forged.
 const TOKENS: Record<string, TokenReviewStatus> = {
-  "tok-a": claims("consumer-a", "uid-a"),
-  "tok-b": claims("consumer-b", "uid-b"),
+  "tok-a": podTokenReview("consumer-a", "uid-a"),
+  "tok-b": podTokenReview("consumer-b", "uid-b"),
 };
 /** The fake TokenReview's budget in this test: small, so the flood case meets it. */
 const REVIEW_BURST = 20;
@@ -198,20 +160,12 @@ const RECEIVER_CASES: RawCase[] = [
 ];
 
 describe("report receiver under hostile requests (real HTTPS server, raw sockets)", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "lagscale-reports-hostile-"));
   // Short timeouts so that slow-client cases end quickly; the rest of the limits are the receiver's.
-  const limits = {
-    ...REPORT_LIMITS,
-    headersTimeoutMs: 500,
-    requestTimeoutMs: 1_000,
-    keepAliveTimeoutMs: 300,
-    checkIntervalMs: 100,
-    handshakeTimeoutMs: 500,
-    maxConnections: 8,
-  };
+  const limits = { ...REPORT_LIMITS, ...QUICK_LIMITS };
   const reviewed: string[] = [];
   let server: ReportServer;
   let target: RawTarget;
+  let cert: Awaited<ReturnType<typeof testCertificate>> | undefined;
 
   /** A good report from consumer-a is accepted. */
   async function stillAccepts(what: string): Promise<void> {
@@ -221,12 +175,7 @@ describe("report receiver under hostile requests (real HTTPS server, raw sockets
   }
 
   before(async () => {
-    const ca = await createCa(dir, "ca", "reports-hostile-ca");
-    const served = await issueCert(dir, "server", ca, {
-      commonName: "reports.test",
-      dnsNames: ["reports.test"],
-      usage: "server",
-    });
+    cert = await testCertificate("reports.test");
     const leader: LeaderReports = {
       context: () => ({ kind: "ok", context: { triggers: [], currentReplicas: 1, maxReplicaCount: 5 } }),
       targetPods: () => Promise.resolve([pod]),
@@ -253,27 +202,22 @@ describe("report receiver under hostile requests (real HTTPS server, raw sockets
     server = await startReportServer({
       port: 0,
       host: "127.0.0.1",
-      tls: { certFile: served.cert, keyFile: served.key },
+      tls: { certFile: cert.certFile, keyFile: cert.keyFile },
       maxBodyBytes: MAX_REPORT_BYTES,
       handle: (req) => receiver.handle(req),
       logger,
       limits,
     });
-    target = { port: server.port, tls: { ca: readFileSync(ca.cert), servername: "reports.test" } };
+    target = { port: server.port, tls: cert.tls };
   });
 
   after(async () => {
     await server?.close();
-    rmSync(dir, { recursive: true, force: true });
+    cert?.remove();
   });
 
   for (const c of [...PARSER_CASES, ...RECEIVER_CASES]) {
-    it(c.name, async () => {
-      const reply = await exchange(target, c.bytes, c.closes ? { waitMs: 3_000 } : { responses: 1 });
-      assert.ok(c.statuses.includes(reply.statuses[0] ?? 0), `${c.name}: got ${reply.text.slice(0, 200)}`);
-      if (c.closes) assert.ok(reply.closed, `${c.name}: the server closes the connection`);
-      await stillAccepts(c.name);
-    });
+    it(c.name, () => assertCase(target, c, stillAccepts));
   }
 
   it("refusals are JSON with a short reason, the client's path quoted and cut", async () => {
@@ -305,39 +249,21 @@ describe("report receiver under hostile requests (real HTTPS server, raw sockets
   });
 
   it("a slowloris header is cut off", async () => {
-    const socket = await open(target);
-    socket.write(`POST ${P} HTTP/1.1\r\n${H}`);
-    let sent = 0;
-    const drip = setInterval(() => {
-      if (socket.writable && sent++ < 100) socket.write(`X-${sent}: a\r\n`);
-    }, 50);
-    const reply = await collect(socket, { waitMs: 5_000 });
-    clearInterval(drip);
-    assert.ok(reply.closed && sent < 100, `closed after ${sent} header lines`);
+    const reply = await trickle(target, `POST ${P} HTTP/1.1\r\n${H}`, (i) => `X-${i}: a\r\n`);
+    assert.ok(reply.closed && reply.sent < 100, `closed after ${reply.sent} header lines`);
     await stillAccepts("slowloris");
   });
 
   it("a body that trickles in is cut off", async () => {
-    const socket = await open(target);
-    socket.write(`POST ${P} HTTP/1.1\r\n${H}${JSON_CT}${AUTH}Content-Length: 100000\r\n\r\n{`);
-    let sent = 0;
-    const drip = setInterval(() => {
-      if (socket.writable && sent++ < 100) socket.write(" ");
-    }, 50);
-    const reply = await collect(socket, { waitMs: 5_000 });
-    clearInterval(drip);
-    assert.ok(reply.closed && sent < 100, `closed after ${sent} bytes of body`);
+    const head = `POST ${P} HTTP/1.1\r\n${H}${JSON_CT}${AUTH}Content-Length: 100000\r\n\r\n{`;
+    const reply = await trickle(target, head, () => " ");
+    assert.ok(reply.closed && reply.sent < 100, `closed after ${reply.sent} bytes of body`);
     await stillAccepts("slow body");
   });
 
   it("refuses connections over the cap, and serves again once they are gone", async () => {
-    const held = await Promise.all(Array.from({ length: limits.maxConnections }, () => open(target)));
-    try {
-      const extra = await exchange(target, post(P, good), { waitMs: 2_000 }).catch(() => ({ closed: true }));
-      assert.ok(extra.closed, "a connection over the cap is closed");
-    } finally {
-      for (const s of held) s.destroy();
-    }
+    const extra = await overTheCap(target, limits.maxConnections);
+    assert.ok(extra.closed && extra.statuses.length === 0, "a connection over the cap is closed unanswered");
     await new Promise((r) => setTimeout(r, 100));
     await stillAccepts("connection cap");
   });

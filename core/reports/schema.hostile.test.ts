@@ -15,32 +15,9 @@ import {
   parseReport,
   type SidecarReport,
 } from "./schema.js";
+import { sampleReport } from "../../test/support/reports.js";
 
-const GOOD: SidecarReport = {
-  version: 1,
-  pod: { namespace: "demo", name: "consumer-abc", ip: "127.0.1.5" },
-  scaledObject: "consumer",
-  consumerGroup: "g1",
-  observedAt: 1_700_000_000_000,
-  urgent: false,
-  state: "busy",
-  groupState: "Stable",
-  members: 1,
-  partitions: [
-    {
-      topic: "orders",
-      partition: 0,
-      committedOffset: 10,
-      logEndOffset: 15,
-      lag: 5,
-      stalledForMs: 0,
-      ratePerSecond: 0.5,
-      stalled: false,
-    },
-  ],
-  lag: 5,
-  ratePerSecond: 0.5,
-};
+const GOOD = sampleReport();
 
 /** parseReport's answer for a body, as the receiver reaches it; JSON that does not parse is not its input. */
 function check(value: unknown): ReturnType<typeof parseReport> {
@@ -68,6 +45,13 @@ function checkBody(text: string): ReturnType<typeof parseReport> | undefined {
     return undefined; // the receiver answers "not JSON" before parseReport
   }
   return check(json);
+}
+
+/** The good report as JSON with `from` replaced by `to` (which must be there: a miss would test nothing). */
+function swap(from: string, to: string): string {
+  const text = JSON.stringify(GOOD);
+  assert.ok(text.includes(from), `${from} is not in the report`);
+  return text.replace(from, to);
 }
 
 /** Runs `f`, prints how long it took (a figure, not an assertion). */
@@ -178,20 +162,14 @@ describe("parseReport under hostile input (property-based)", () => {
 describe("parseReport under hostile input (hand-picked)", { timeout: 30_000 }, () => {
   it("numbers JSON cannot hold exactly: 1e400 (Infinity), -1e400, 1e-400, -0, 2^53 + 2", () => {
     for (const n of ["1e400", "-1e400", "9007199254740993"]) {
-      const r = checkBody(
-        JSON.stringify(GOOD).replace('"lag":5,"ratePerSecond":0.5}', `"lag":5,"ratePerSecond":${n}}`),
-      );
+      const r = checkBody(swap('"lag":50,"ratePerSecond":1}', `"lag":50,"ratePerSecond":${n}}`));
       assert.equal(r?.ok, false, n);
     }
-    const infLag = checkBody(
-      JSON.stringify(GOOD).replace('"lag":5,"stalledForMs"', '"lag":1e400,"stalledForMs"'),
-    );
+    const infLag = checkBody(swap('"lag":50,"stalledForMs"', '"lag":1e400,"stalledForMs"'));
     assert.equal(infLag?.ok, false, "an infinite lag is refused");
-    const tiny = checkBody(
-      JSON.stringify(GOOD).replace('"ratePerSecond":0.5,"stalled"', '"ratePerSecond":1e-400,"stalled"'),
-    );
+    const tiny = checkBody(swap('"ratePerSecond":1,"stalled"', '"ratePerSecond":1e-400,"stalled"'));
     assert.equal(tiny?.ok, true, "1e-400 is 0, a valid rate");
-    const negZero = checkBody(JSON.stringify(GOOD).replace('"members":1', '"members":-0'));
+    const negZero = checkBody(swap('"members":1', '"members":-0'));
     assert.equal(negZero?.ok, true, "-0 is 0");
     for (const s of ["NaN", "Infinity", "-0", "1e400", "0x10", " 5"]) {
       const r = check({ ...GOOD, lag: s });
@@ -207,8 +185,8 @@ describe("parseReport under hostile input (hand-picked)", { timeout: 30_000 }, (
       '{"__proto__":{"polluted":1}}',
       `${JSON.stringify(GOOD).slice(0, -1)},"__proto__":{"polluted":1}}`,
       `${JSON.stringify(GOOD).slice(0, -1)},"constructor":{"prototype":{"polluted":1}}}`,
-      JSON.stringify(GOOD).replace('"pod":{', '"pod":{"__proto__":{"polluted":1},'),
-      JSON.stringify(GOOD).replace('"stalled":false}', '"stalled":false,"__proto__":{"polluted":1}}'),
+      swap('"pod":{', '"pod":{"__proto__":{"polluted":1},'),
+      swap('"stalled":false}', '"stalled":false,"__proto__":{"polluted":1}}'),
       '{"constructor":null,"toString":1,"hasOwnProperty":"x","valueOf":{}}',
     ];
     for (const b of bodies) {
