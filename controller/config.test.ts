@@ -144,3 +144,44 @@ test("the end-offset watch: 1s by default, 0 turns it off, too short or not a du
     /LAGSCALE_END_OFFSET_WATCH_INTERVAL/,
   );
 });
+test("--reports and --reports-port: the receiver's mode and port, from flags or the environment", () => {
+  const d = ok([]);
+  assert.deepEqual(d.reports, { mode: "https", port: 9444 });
+  assert.deepEqual(ok(["--reports=http", "--reports-port", "0"]).reports, { mode: "http", port: 0 });
+  assert.deepEqual(ok([], { LAGSCALE_REPORTS: "off", LAGSCALE_REPORTS_PORT: "9555" }).reports, {
+    mode: "off",
+    port: 9555,
+  });
+  assert.deepEqual(
+    ok(["--reports=http", "--reports-port=9666"], { LAGSCALE_REPORTS: "off", LAGSCALE_REPORTS_PORT: "9555" })
+      .reports,
+    { mode: "http", port: 9666 },
+    "flags win over the environment",
+  );
+});
+
+test("--reports and --reports-port refused with the flag named; the receiver's port must not collide", () => {
+  const refused: [string[], NodeJS.ProcessEnv, RegExp][] = [
+    [["--reports=maybe"], {}, /--reports="maybe": must be https, http or off/],
+    [["--reports=HTTPS"], {}, /--reports="HTTPS": must be https, http or off/],
+    [[], { LAGSCALE_REPORTS: "on" }, /LAGSCALE_REPORTS="on": must be https, http or off/],
+    [["--reports-port=65536"], {}, /--reports-port="65536": must be a port number from 0 to 65535/],
+    [["--reports-port=-1"], {}, /--reports-port="-1": must be a port number/],
+    [["--reports-port=0x10"], {}, /--reports-port="0x10": must be a port number/],
+    [["--reports-port=1e3"], {}, /--reports-port="1e3": must be a port number/],
+    [[], { LAGSCALE_REPORTS_PORT: "https" }, /LAGSCALE_REPORTS_PORT="https": must be a port number/],
+    [["--reports-port=8080"], {}, /the metrics port and the report receiver port are both 8080/],
+    [["--reports-port=8081"], {}, /the health port and the report receiver port are both 8081/],
+    [["--reports-port=9443"], {}, /the webhook port and the report receiver port are both 9443/],
+    [["--metrics-port=9444"], {}, /the metrics port and the report receiver port are both 9444/],
+  ];
+  for (const [argv, env, want] of refused) {
+    assert.match(errors(argv, env).join("\n"), want, argv.join(" ") || JSON.stringify(env));
+  }
+  const long = errors([`--reports=${"x".repeat(1000)}`]).join("\n");
+  assert.ok(long.length < 200 && long.includes("must be https, http or off"), long);
+  // No collision when the receiver or the webhook is off, or the port is picked at run time.
+  assert.equal(ok(["--reports=off", "--reports-port=8080"]).reports.mode, "off");
+  assert.equal(ok(["--webhooks=off", "--reports-port=9443"]).reports.port, 9443);
+  assert.equal(ok(["--reports-port=0", "--metrics-port=0"]).reports.port, 0);
+});

@@ -391,7 +391,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const reportsRaw = str("reports", "https");
   const reports: ReportsConfig = { mode: "https", port: port("reports-port", 9444) };
   if (reportsRaw === "https" || reportsRaw === "http" || reportsRaw === "off") reports.mode = reportsRaw;
-  else errors.push(`--reports=${JSON.stringify(reportsRaw)}: must be https, http or off`);
+  else
+    errors.push(`${get("reports")?.source ?? "--reports"}=${shown(reportsRaw)}: must be https, http or off`);
 
   const leaderElection: LeaderElectionConfig = {
     enabled: bool("leader-elect", true),

@@ -7,11 +7,15 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Registry } from "prom-client";
 import {
+  assertCase,
   collect,
   exchange,
   goodGet,
   open,
+  overTheCap,
   PARSER_CASES,
+  QUICK_LIMITS,
+  trickle,
   type RawCase,
   type RawTarget,
 } from "../test/support/raw-http.js";
@@ -120,15 +124,6 @@ async function startServer(limits?: ServerLimits): Promise<RunningHttpServer> {
   });
 }
 
-async function assertCase(target: RawTarget, c: RawCase): Promise<void> {
-  // A case that keeps the connection open returns at its first answer; one that closes waits for the close.
-  const reply = await exchange(target, c.bytes, c.closes ? { waitMs: 3_000 } : { responses: 1 });
-  if (c.statuses.length === 0) assert.deepEqual(reply.statuses, [], `${c.name}: no answer`);
-  else assert.ok(c.statuses.includes(reply.statuses[0] ?? 0), `${c.name}: got ${reply.text.slice(0, 120)}`);
-  if (c.closes) assert.ok(reply.closed, `${c.name}: the server closes the connection`);
-  assert.equal(await goodGet(target, "/healthz"), 200, `${c.name}: the server still answers`);
-}
-
 describe("metrics/health server under hostile requests (real server, raw sockets)", () => {
   let server: RunningHttpServer;
   let target: RawTarget;
@@ -139,7 +134,11 @@ describe("metrics/health server under hostile requests (real server, raw sockets
   after(() => server.close());
 
   for (const c of [...PARSER_CASES, ...HANDLER_CASES]) {
-    it(c.name, () => assertCase(target, c));
+    it(c.name, () =>
+      assertCase(target, c, async (after) =>
+        assert.equal(await goodGet(target, "/healthz"), 200, `${after}: the server still answers`),
+      ),
+    );
   }
 
   it("pipelined requests are answered in order on one connection", async () => {
@@ -161,14 +160,7 @@ describe("metrics/health server under hostile requests (real server, raw sockets
 
 describe("metrics/health server against slow and many connections (real server, short limits)", () => {
   // Short limits so that the suite stays quick; DEFAULT_LIMITS uses the same code with longer times.
-  const limits: ServerLimits = {
-    ...DEFAULT_LIMITS,
-    headersTimeoutMs: 500,
-    requestTimeoutMs: 1_000,
-    keepAliveTimeoutMs: 300,
-    checkIntervalMs: 100,
-    maxConnections: 8,
-  };
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...QUICK_LIMITS };
   let server: RunningHttpServer;
   let target: RawTarget;
   before(async () => {
@@ -187,16 +179,9 @@ describe("metrics/health server against slow and many connections (real server, 
   });
 
   it("closes a slowloris connection whose headers never end", async () => {
-    const socket = await open(target);
-    socket.write(`GET /healthz HTTP/1.1\r\n${H}`);
-    let sent = 0;
-    const drip = setInterval(() => {
-      if (socket.writable && sent++ < 100) socket.write(`X-${sent}: a\r\n`);
-    }, 50);
-    const reply = await collect(socket, { waitMs: 5_000 });
-    clearInterval(drip);
+    const reply = await trickle(target, `GET /healthz HTTP/1.1\r\n${H}`, (i) => `X-${i}: a\r\n`);
     assert.ok(reply.closed, "the never-finished header is cut off");
-    assert.ok(sent < 100, `closed after ${sent} header lines, while they were still dripping`);
+    assert.ok(reply.sent < 100, `closed after ${reply.sent} header lines, while they were still dripping`);
     assert.equal(await goodGet(target, "/healthz"), 200);
   });
 
@@ -207,14 +192,9 @@ describe("metrics/health server against slow and many connections (real server, 
   });
 
   it("refuses connections over the cap, and serves again once they are gone", async () => {
-    const held = await Promise.all(Array.from({ length: limits.maxConnections }, () => open(target)));
-    try {
-      const extra = await collect(await open(target), { waitMs: 2_000 });
-      assert.ok(extra.closed, "a connection over the cap is closed at once");
-      assert.deepEqual(extra.statuses, []);
-    } finally {
-      for (const s of held) s.destroy();
-    }
+    const extra = await overTheCap(target, limits.maxConnections);
+    assert.ok(extra.closed, "a connection over the cap is closed at once");
+    assert.deepEqual(extra.statuses, []);
     let status: number | undefined;
     for (let i = 0; i < 20 && status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 50));

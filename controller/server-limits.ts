@@ -105,6 +105,8 @@ export interface HardenContext {
   /** For logs: which server. */
   name: string;
   logger?: Logger | undefined;
+  /** How `guard` answers an error; default `sendText` (the report receiver answers JSON). */
+  reply?: typeof sendText;
 }
 
 /** Applies the limits Node allows to change after construction, and answers what Node cannot parse. */
@@ -177,17 +179,18 @@ export function guard(
   handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
   ctx: HardenContext,
 ): RequestListener {
+  const reply = ctx.reply ?? sendText;
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown): void => {
     if (err instanceof HttpError) {
       // With `connection: close` Node ends the socket after the answer instead of draining the body.
-      sendText(res, err.status, err.message, err.close ? { connection: "close" } : {});
+      reply(res, err.status, err.message, err.close ? { connection: "close" } : {});
       return;
     }
     ctx.logger?.error(
       { server: ctx.name, err, method: req.method, path: requestPath(req).slice(0, 200) },
       "request handler failed",
     );
-    sendText(res, 500, "internal error (logged by the server)");
+    reply(res, 500, "internal error (logged by the server)");
   };
   return (req, res) => {
     try {

@@ -3,22 +3,12 @@ import { describe, it } from "node:test";
 import pino from "pino";
 import type { SidecarReport } from "../../core/reports/schema.js";
 import type { TargetPod } from "../kube/index.js";
+import { samplePod } from "../../test/support/reports.js";
 import { clearMarks, evaluationReports, markForScaleIn } from "./evaluation.js";
 
 const NOW = 1_800_000_000_000;
-const pod = (name: string, over: Partial<TargetPod> = {}): TargetPod => ({
-  namespace: "shop",
-  name,
-  uid: `uid-${name}`,
-  ip: `127.1.0.${name.charCodeAt(0) - 96}`,
-  phase: "Running",
-  ready: true,
-  terminating: false,
-  deletionCost: undefined,
-  nodeName: "n",
-  labels: {},
-  ...over,
-});
+const pod = (name: string, over: Partial<TargetPod> = {}): TargetPod =>
+  samplePod({ name, uid: `uid-${name}`, ip: `127.1.0.${name.charCodeAt(0) - 96}`, ...over });
 function report(p: TargetPod, lag: number, rate: number): SidecarReport {
   return {
     version: 1,

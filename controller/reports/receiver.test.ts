@@ -5,68 +5,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import pino from "pino";
-import type { SidecarReport } from "../../core/reports/schema.js";
 import type { TargetPod } from "../kube/index.js";
-import { REPORTS_AUDIENCE, ReportAuthenticator, type TokenReviewStatus } from "./auth.js";
+import { podTokenReview, SAMPLE_NOW, samplePod, sampleReport } from "../../test/support/reports.js";
+import { ReportAuthenticator, type TokenReviewStatus } from "./auth.js";
 import { TokenBuckets } from "./ratelimit.js";
 import { ReportReceiver, type ContextLookup, type LeaderReports } from "./receiver.js";
-import { BodyTooLarge, type ReportRequest } from "./server.js";
+import { HttpError } from "../server-limits.js";
+import type { ReportRequest } from "./server.js";
 import { ReportStore } from "./store.js";
 
-const NOW = 1_800_000_000_000;
-const podA: TargetPod = {
-  namespace: "shop",
-  name: "consumer-a",
-  uid: "uid-a",
-  ip: "127.1.0.5",
-  phase: "Running",
-  ready: true,
-  terminating: false,
-  deletionCost: undefined,
-  nodeName: "n",
-  labels: {},
-};
-
-function report(over: Partial<SidecarReport> = {}): SidecarReport {
-  return {
-    version: 1,
-    pod: { namespace: "shop", name: "consumer-a", ip: "127.1.0.5" },
-    scaledObject: "consumer",
-    consumerGroup: "g1",
-    observedAt: NOW,
-    urgent: false,
-    state: "busy",
-    groupState: "Stable",
-    members: 1,
-    partitions: [
-      {
-        topic: "orders",
-        partition: 0,
-        committedOffset: 0,
-        logEndOffset: 50,
-        lag: 50,
-        stalledForMs: 0,
-        ratePerSecond: 1,
-        stalled: false,
-      },
-    ],
-    lag: 50,
-    ratePerSecond: 1,
-    ...over,
-  };
-}
-
-const review = (pod: string, uid: string, audience = REPORTS_AUDIENCE): TokenReviewStatus => ({
-  authenticated: true,
-  audiences: [audience],
-  user: {
-    username: "system:serviceaccount:shop:default",
-    extra: {
-      "authentication.kubernetes.io/pod-name": [pod],
-      "authentication.kubernetes.io/pod-uid": [uid],
-    },
-  },
-});
+const NOW = SAMPLE_NOW;
+const podA = samplePod();
+const report = sampleReport;
+const review = podTokenReview;
 const TOKENS: Record<string, TokenReviewStatus> = {
   "tok-a": review("consumer-a", "uid-a"),
   "tok-b": review("consumer-b", "uid-b"),
@@ -122,7 +73,7 @@ function req(token: string | undefined, body: unknown): ReportRequest {
     headers: token ? { authorization: `Bearer ${token}` } : {},
     remoteAddress: "127.1.0.5",
     body: () =>
-      body instanceof BodyTooLarge
+      body instanceof HttpError
         ? Promise.reject(body)
         : Promise.resolve(Buffer.from(typeof body === "string" ? body : JSON.stringify(body))),
   };
@@ -180,7 +131,8 @@ describe("ReportReceiver", () => {
 
   it("413 comes through from the body reader", async () => {
     const { receiver } = setup();
-    await assert.rejects(receiver.handle(req("tok-a", new BodyTooLarge(10))), BodyTooLarge);
+    const tooLarge = new HttpError(413, "the body is larger than 10 bytes", true);
+    await assert.rejects(receiver.handle(req("tok-a", tooLarge)), (err) => err === tooLarge);
   });
 
   it("200: keeps the report, and lag that calls for more replicas evaluates the ScaledObject at once", async () => {

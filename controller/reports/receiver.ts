@@ -2,9 +2,10 @@
  * What happens to one report, in order, each step answering with a reason a person can act on:
  *
  *   not the leader → 503 (Retry-After; the sidecar retries, and reaches the leader through the Service)
- *   no bearer token → 401;  body over MAX_REPORT_BYTES → 413
- *   TokenReview: not authenticated, another audience, not bound to a pod → 401
+ *   no bearer token → 401
+ *   TokenReview: not authenticated, another audience, not bound to a pod → 401; too many reviews → 429
  *   more than the pod's rate (token bucket per pod) → 429 with Retry-After
+ *   body over MAX_REPORT_BYTES → 413 (read only now, so no unauthenticated body is ever buffered)
  *   not JSON, or not a valid report (parseReport) → 400 with the errors
  *   the token's pod is not the report's pod → 403
  *   no such ScaledObject, or the pod is not a running pod of its scale target with that uid and IP → 403
@@ -107,8 +108,10 @@ export class ReportReceiver {
         "www-authenticate": "Bearer",
       });
     }
-    const raw = await req.body();
     const auth = await this.o.authenticator.authenticate(token);
+    if (!auth.ok && auth.retryAfterSeconds !== undefined) {
+      return refuse(429, auth.reason, { "retry-after": String(auth.retryAfterSeconds) });
+    }
     if (!auth.ok) return refuse(401, auth.reason, { "www-authenticate": "Bearer" });
     const who = auth.identity;
     seen.pod = `${who.namespace}/${who.podName}`;
@@ -118,6 +121,8 @@ export class ReportReceiver {
         "retry-after": String(rate.retryAfterSeconds),
       });
     }
+    // Read only now: an unauthenticated or throttled client never makes the leader buffer a body.
+    const raw = await req.body();
 
     let json: unknown;
     try {

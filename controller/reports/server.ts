@@ -1,25 +1,48 @@
 /**
- * The report receiver's HTTP(S) server: `POST /v1/reports` on every controller replica, with its own limits
- * (header and request timeouts, header size, a body cap that answers 413) and a catch-all that answers 500,
- * so nothing a client sends can stop the process. What a report means is receiver.ts; this file is only the
- * transport, kept in one place so it can give way to a shared server module.
+ * The report receiver's HTTP(S) server: `POST /v1/reports` on every controller replica. What a report means is
+ * receiver.ts; this file is only the transport. Its limits (headers, timeouts, connections), body reading
+ * (413 past the cap, declared or streamed), path parsing and top-level handler are server-limits.ts's, as for
+ * every lagscale server, so nothing a client sends can stop the process; answers here are JSON
+ * (`{ "error": … }` when refused), which the sidecar logs.
  *
- * TLS: certificate and key files, re-read when either changes (a mounted Secret is replaced through a
- * symlink, so they are polled by stat). Plain HTTP only when asked for (the local stack).
+ * TLS: certificate and key files, reloaded when either changes (tls-files.ts, shared with the webhook).
+ * Plain HTTP only when asked for (the local stack).
  */
-import { readFileSync, statSync } from "node:fs";
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../core/log.js";
+import {
+  DEFAULT_LIMITS,
+  guard,
+  hardenServer,
+  hasBody,
+  HttpError,
+  readBody,
+  requestPath,
+  serverOptions,
+  type ServerLimits,
+} from "../server-limits.js";
+import { TlsFiles, type TlsFilePaths } from "../tls-files.js";
 
 export const REPORTS_PATH = "/v1/reports";
+
+/**
+ * The receiver's limits: the shared defaults with shorter timeouts (a report is one small POST, sent again
+ * on failure) and room for one kept-alive connection per consumer pod of a large cluster.
+ */
+export const REPORT_LIMITS: ServerLimits = {
+  ...DEFAULT_LIMITS,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  maxConnections: 1024,
+};
 
 /** A request as the receiver sees it; the body is read only when asked for. */
 export interface ReportRequest {
   headers: IncomingHttpHeaders;
   remoteAddress: string | undefined;
-  /** Reads the body; rejects with BodyTooLarge beyond the cap. */
+  /** Reads the body; rejects with an `HttpError` (413 beyond the cap, 400 for an aborted upload). */
   body(): Promise<Buffer>;
 }
 
@@ -29,22 +52,18 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-export class BodyTooLarge extends Error {
-  constructor(readonly limit: number) {
-    super(`the body is larger than ${limit} bytes`);
-  }
-}
-
 export interface ReportServerOptions {
   port: number;
   host?: string;
   /** Absent: plain HTTP. */
-  tls?: { certFile: string; keyFile: string; checkIntervalMs?: number };
+  tls?: TlsFilePaths & { checkIntervalMs?: number };
   maxBodyBytes: number;
   handle: (req: ReportRequest) => Promise<Reply>;
   /** Called with every answered status (metrics). */
   onReply?: (status: number) => void;
   logger: Logger;
+  /** Defaults to REPORT_LIMITS. */
+  limits?: ServerLimits;
 }
 
 export interface ReportServer {
@@ -52,131 +71,75 @@ export interface ReportServer {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new BodyTooLarge(limit));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on("data", (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        chunks.length = 0;
-        reject(new BodyTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (!done) resolve(Buffer.concat(chunks));
-      done = true;
-    });
-    req.on("error", (err) => {
-      if (!done) reject(err);
-      done = true;
-    });
-  });
-}
-
-function send(res: ServerResponse, reply: Reply): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
     "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(text)),
     "cache-control": "no-store",
-    ...reply.headers,
+    ...headers,
   });
   res.end(text);
 }
 
-const stamp = (f: string) => {
-  const s = statSync(f);
-  return `${s.ino}:${s.size}:${s.mtimeMs}`;
-};
+/** `guard`'s answers (HttpError, 500) in the receiver's JSON shape. */
+const sendJsonError = (
+  res: ServerResponse,
+  status: number,
+  error: string,
+  headers?: Record<string, string>,
+) => sendJson(res, status, { error }, headers);
 
 export async function startReportServer(o: ReportServerOptions): Promise<ReportServer> {
   const { logger } = o;
-  const answer = (res: ServerResponse, reply: Reply) => {
-    send(res, reply);
-    o.onReply?.(reply.status);
-  };
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? "/").split("?")[0];
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Counted when the answer is sent, whoever sent it (this handler or guard).
+    res.once("finish", () => o.onReply?.(res.statusCode));
+    const path = requestPath(req);
     if (path !== REPORTS_PATH) {
-      req.resume();
-      answer(res, {
-        status: 404,
-        body: { error: `no endpoint at ${path}; reports go to POST ${REPORTS_PATH}` },
-      });
-      return;
+      // The path is the client's: quoted and cut, so a long path does not come back in full.
+      const shown = JSON.stringify(path.length > 100 ? `${path.slice(0, 100)}…` : path);
+      throw new HttpError(404, `no endpoint at ${shown}; reports go to POST ${REPORTS_PATH}`, hasBody(req));
     }
     if (req.method !== "POST") {
-      req.resume();
-      answer(res, {
-        status: 405,
-        body: { error: `${REPORTS_PATH} accepts POST only` },
-        headers: { allow: "POST" },
-      });
+      sendJson(
+        res,
+        405,
+        { error: `${REPORTS_PATH} accepts POST only` },
+        { allow: "POST", ...(hasBody(req) ? { connection: "close" } : {}) },
+      );
       return;
     }
-    const request: ReportRequest = {
+    const reply = await o.handle({
       headers: req.headers,
       remoteAddress: req.socket.remoteAddress,
       body: () => readBody(req, o.maxBodyBytes),
-    };
-    o.handle(request)
-      .catch((err: unknown): Reply => {
-        if (err instanceof BodyTooLarge) {
-          return { status: 413, body: { error: err.message }, headers: { connection: "close" } };
-        }
-        logger.error({ err: err instanceof Error ? err.message : String(err) }, "report request failed");
-        return { status: 500, body: { error: "internal error; retry later" } };
-      })
-      .then((reply) => {
-        answer(res, reply);
-        if (!req.complete) req.resume();
-      })
-      .catch((err: unknown) => logger.error({ err }, "could not answer a report request"));
+    });
+    // Refused before the body was read (not the leader, no token): close rather than drain the rest.
+    sendJson(res, reply.status, reply.body, {
+      ...reply.headers,
+      ...(req.complete ? {} : { connection: "close" }),
+    });
   };
 
-  const limits = { requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 16 * 1024 };
+  const limits = o.limits ?? REPORT_LIMITS;
+  const ctx = { name: "reports", logger, reply: sendJsonError };
+  const listener = guard(handle, ctx);
   let server: http.Server | https.Server;
-  let timer: NodeJS.Timeout | undefined;
-  const tls = o.tls;
-  if (tls) {
-    let current = `${stamp(tls.certFile)}|${stamp(tls.keyFile)}`;
-    const s = https.createServer(
-      { ...limits, cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) },
-      onRequest,
-    );
-    timer = setInterval(() => {
-      try {
-        const next = `${stamp(tls.certFile)}|${stamp(tls.keyFile)}`;
-        if (next === current) return;
-        s.setSecureContext({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) });
-        current = next;
-        logger.info({ certFile: tls.certFile }, "reloaded the report receiver's TLS certificate");
-      } catch (err) {
-        // A half-written pair fails here; the next check picks up the rest.
-        logger.error({ err, certFile: tls.certFile }, "cannot load the TLS files; keeping the old ones");
-      }
-    }, tls.checkIntervalMs ?? 10_000);
-    timer.unref();
+  let stopReload = (): void => undefined;
+  if (o.tls) {
+    const tls = new TlsFiles(o.tls, { name: "reports", logger, checkIntervalMs: o.tls.checkIntervalMs });
+    const s = https.createServer({ ...serverOptions(limits), ...tls.read() }, listener);
+    stopReload = tls.reloadOnChange(s);
     server = s;
   } else {
-    server = http.createServer(limits, onRequest);
+    server = http.createServer(serverOptions(limits), listener);
   }
-  server.keepAliveTimeout = 5_000;
-  server.on("clientError", (err, socket) => {
-    logger.debug({ err: err.message }, "report client error");
-    socket.destroy();
-  });
+  hardenServer(server, limits, ctx);
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) =>
@@ -188,12 +151,12 @@ export async function startReportServer(o: ReportServerOptions): Promise<ReportS
     });
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, tls: tls !== undefined, path: REPORTS_PATH }, "report receiver listening");
+  logger.info({ port, tls: o.tls !== undefined, path: REPORTS_PATH }, "report receiver listening");
   return {
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        if (timer) clearInterval(timer);
+        stopReload();
         server.close(() => resolve());
         server.closeIdleConnections();
       }),

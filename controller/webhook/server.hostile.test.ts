@@ -4,22 +4,22 @@
  * connections. After each, a well-formed AdmissionReview is still answered.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Registry } from "prom-client";
 import { createLogger } from "../../core/log.js";
 import {
+  assertCase,
   collect,
   exchange,
-  open,
+  overTheCap,
   PARSER_CASES,
+  QUICK_LIMITS,
+  testCertificate,
+  trickle,
   type RawCase,
   type RawTarget,
 } from "../../test/support/raw-http.js";
-import { createCa, issueCert } from "../../test/stack/kube/pki.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server-limits.js";
 import type { WebhookLookups } from "./lookups.js";
 import { startWebhookServer, WEBHOOK_PATHS, type WebhookServer } from "./server.js";
@@ -156,20 +156,12 @@ const HANDLER_CASES: RawCase[] = [
 ];
 
 describe("webhook server under hostile requests (real HTTPS server, raw sockets)", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "lagscale-webhook-hostile-"));
   // Short timeouts so that slow-client cases end quickly; the rest of the limits are the defaults.
-  const limits: ServerLimits = {
-    ...DEFAULT_LIMITS,
-    headersTimeoutMs: 500,
-    requestTimeoutMs: 1_000,
-    keepAliveTimeoutMs: 300,
-    checkIntervalMs: 100,
-    handshakeTimeoutMs: 500,
-    maxConnections: 8,
-  };
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...QUICK_LIMITS };
   let server: WebhookServer;
   let target: RawTarget;
   let plain: RawTarget;
+  let cert: Awaited<ReturnType<typeof testCertificate>> | undefined;
 
   /** A well-formed AdmissionReview is answered with its uid. */
   async function stillAnswers(what: string): Promise<void> {
@@ -181,40 +173,28 @@ describe("webhook server under hostile requests (real HTTPS server, raw sockets)
   }
 
   before(async () => {
-    const ca = await createCa(dir, "ca", "webhook-hostile-ca");
-    const served = await issueCert(dir, "server", ca, {
-      commonName: "webhook.test",
-      dnsNames: ["webhook.test"],
-      usage: "server",
-    });
+    cert = await testCertificate("webhook.test");
     server = await startWebhookServer({
       port: 0,
       host: "127.0.0.1",
-      certFile: served.cert,
-      keyFile: served.key,
+      certFile: cert.certFile,
+      keyFile: cert.keyFile,
       lookups,
       registry: new Registry(),
       logger: createLogger("webhook-hostile", "silent"),
       limits,
     });
-    target = { port: server.port, tls: { ca: readFileSync(ca.cert), servername: "webhook.test" } };
+    target = { port: server.port, tls: cert.tls };
     plain = { port: server.port };
   });
 
   after(async () => {
     await server?.close();
-    rmSync(dir, { recursive: true, force: true });
+    cert?.remove();
   });
 
   for (const c of [...PARSER_CASES, ...HANDLER_CASES]) {
-    it(c.name, async () => {
-      const reply = await exchange(target, c.bytes, c.closes ? { waitMs: 3_000 } : { responses: 1 });
-      if (c.statuses.length === 0) assert.deepEqual(reply.statuses, [], c.name);
-      else
-        assert.ok(c.statuses.includes(reply.statuses[0] ?? 0), `${c.name}: got ${reply.text.slice(0, 200)}`);
-      if (c.closes) assert.ok(reply.closed, `${c.name}: the server closes the connection`);
-      await stillAnswers(c.name);
-    });
+    it(c.name, () => assertCase(target, c, stillAnswers));
   }
 
   it("an unknown path is quoted and cut in the answer", async () => {
@@ -255,40 +235,21 @@ describe("webhook server under hostile requests (real HTTPS server, raw sockets)
   });
 
   it("a slowloris header over TLS is cut off", async () => {
-    const socket = await open(target);
-    socket.write(`POST ${SO} HTTP/1.1\r\n${H}`);
-    let sent = 0;
-    const drip = setInterval(() => {
-      if (socket.writable && sent++ < 100) socket.write(`X-${sent}: a\r\n`);
-    }, 50);
-    const reply = await collect(socket, { waitMs: 5_000 });
-    clearInterval(drip);
-    assert.ok(reply.closed && sent < 100, `closed after ${sent} header lines`);
+    const reply = await trickle(target, `POST ${SO} HTTP/1.1\r\n${H}`, (i) => `X-${i}: a\r\n`);
+    assert.ok(reply.closed && reply.sent < 100, `closed after ${reply.sent} header lines`);
     await stillAnswers("slowloris");
   });
 
   it("a body that trickles in is cut off", async () => {
-    const socket = await open(target);
-    socket.write(`POST ${SO} HTTP/1.1\r\n${H}${JSON_CT}Content-Length: 100000\r\n\r\n{`);
-    let sent = 0;
-    const drip = setInterval(() => {
-      if (socket.writable && sent++ < 100) socket.write(" ");
-    }, 50);
-    const reply = await collect(socket, { waitMs: 5_000 });
-    clearInterval(drip);
-    assert.ok(reply.closed && sent < 100, `closed after ${sent} bytes of body`);
+    const head = `POST ${SO} HTTP/1.1\r\n${H}${JSON_CT}Content-Length: 100000\r\n\r\n{`;
+    const reply = await trickle(target, head, () => " ");
+    assert.ok(reply.closed && reply.sent < 100, `closed after ${reply.sent} bytes of body`);
     await stillAnswers("slow body");
   });
 
   it("refuses connections over the cap, and serves again once they are gone", async () => {
-    const held = await Promise.all(Array.from({ length: limits.maxConnections }, () => open(target)));
-    try {
-      const extra = net.connect({ host: "127.0.0.1", port: server.port });
-      const reply = await collect(extra, { waitMs: 2_000 });
-      assert.ok(reply.closed, "a connection over the cap is closed at once");
-    } finally {
-      for (const s of held) s.destroy();
-    }
+    const extra = await overTheCap(target, limits.maxConnections);
+    assert.ok(extra.closed, "a connection over the cap is closed at once");
     await new Promise((r) => setTimeout(r, 100));
     await stillAnswers("connection cap");
   });

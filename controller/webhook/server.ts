@@ -1,12 +1,10 @@
 /**
  * The validating webhook's HTTPS server. Every controller replica serves it. TLS certificate and key are
- * read from files and reloaded when either changes (a mounted Secret is replaced atomically through a
- * symlink, so the files are polled by stat, which follows it). A request that is not a well-formed
+ * read from files and reloaded when either changes (tls-files.ts, shared with the report receiver). A request that is not a well-formed
  * AdmissionReview gets HTTP 400 with a message, a body above 3 MiB 413, an unknown path 404; the limits on
  * headers, time and connections and the top-level handler are server-limits.ts's, shared with the other
  * servers, so nothing a client sends can stop the server.
  */
-import { readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -31,6 +29,7 @@ import {
   serverOptions,
   type ServerLimits,
 } from "../server-limits.js";
+import { TlsFiles } from "../tls-files.js";
 import type { WebhookLookups } from "./lookups.js";
 import { webhookMetrics, type WebhookMetrics } from "./metrics.js";
 import {
@@ -70,11 +69,6 @@ export interface WebhookServer {
   port: number;
   /** Stops accepting connections and waits for open requests to finish. */
   close(): Promise<void>;
-}
-
-function fileStamp(file: string): string {
-  const s = statSync(file);
-  return `${s.ino}:${s.size}:${s.mtimeMs}`;
 }
 
 /** Starts the server; resolves once it listens. */
@@ -162,49 +156,15 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     res.end(out);
   };
 
-  let stamp = `${fileStamp(options.certFile)}|${fileStamp(options.keyFile)}`;
   const limits = options.limits ?? DEFAULT_LIMITS;
   const ctx = { name: "webhook", logger };
-  const server: Server = createServer(
-    {
-      ...serverOptions(limits),
-      cert: readFileSync(options.certFile),
-      key: readFileSync(options.keyFile),
-    },
-    guard(handle, ctx),
+  const tls = new TlsFiles(
+    { certFile: options.certFile, keyFile: options.keyFile },
+    { ...ctx, checkIntervalMs: options.certCheckIntervalMs },
   );
+  const server: Server = createServer({ ...serverOptions(limits), ...tls.read() }, guard(handle, ctx));
   hardenServer(server, limits, ctx);
-  server.on("tlsClientError", (err: Error & { code?: string }) => {
-    // Scanners and plain-HTTP clients: Node closes the socket; a debug line says why.
-    logger.debug({ err: err.message, code: err.code }, "webhook TLS handshake failed");
-  });
-
-  const reload = () => {
-    let next: string;
-    try {
-      next = `${fileStamp(options.certFile)}|${fileStamp(options.keyFile)}`;
-    } catch (err) {
-      logger.error(
-        { err, certFile: options.certFile, keyFile: options.keyFile },
-        "cannot stat the TLS files",
-      );
-      return;
-    }
-    if (next === stamp) return;
-    try {
-      server.setSecureContext({ cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) });
-      stamp = next;
-      logger.info({ certFile: options.certFile }, "reloaded the webhook's TLS certificate");
-    } catch (err) {
-      // A half-written pair (new certificate, old key) fails here; the next check picks up the rest.
-      logger.error(
-        { err, certFile: options.certFile },
-        "cannot load the new TLS certificate; keeping the old one",
-      );
-    }
-  };
-  const timer = setInterval(reload, options.certCheckIntervalMs ?? 10_000);
-  timer.unref();
+  const stopReload = tls.reloadOnChange(server);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -219,7 +179,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        clearInterval(timer);
+        stopReload();
         server.close(() => resolve());
         server.closeIdleConnections();
       }),

@@ -10,8 +10,11 @@ import { Value } from "@sinclair/typebox/value";
 
 export const REPORT_VERSION = 1;
 
-/** The largest report body the receiver reads, in bytes. A pod with MAX_REPORT_PARTITIONS partitions fits. */
-export const MAX_REPORT_BYTES = 256 * 1024;
+/**
+ * The largest report body the receiver reads, in bytes. A pod with MAX_REPORT_PARTITIONS partitions fits
+ * even at the longest topic names and offsets (about 0.9 MiB; schema.hostile.test.ts builds that report).
+ */
+export const MAX_REPORT_BYTES = 1024 * 1024;
 /** Partitions one report may list: more than any single consumer pod can usefully own. */
 export const MAX_REPORT_PARTITIONS = 2048;
 
@@ -85,6 +88,11 @@ export type PartitionReport = Static<typeof PartitionReportSchema>;
 export type SidecarReport = Static<typeof SidecarReportSchema>;
 export type ReportedPodState = (typeof POD_STATES)[number];
 
+const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
+/** The longest error line parseReport gives. */
+export const MAX_ERROR_CHARS = 300;
+
 export type ReportParse = { ok: true; report: SidecarReport } | { ok: false; errors: string[] };
 
 /**
@@ -92,9 +100,18 @@ export type ReportParse = { ok: true; report: SidecarReport } | { ok: false; err
  * partition). At most 10 errors, each naming the field, so a 400 stays short and readable.
  */
 export function parseReport(body: unknown): ReportParse {
+  // The schema checks every item of an array even past maxItems: refuse a long list before it does.
+  const listed = (body as { partitions?: unknown } | null)?.partitions;
+  if (Array.isArray(listed) && listed.length > MAX_REPORT_PARTITIONS) {
+    return {
+      ok: false,
+      errors: [`/partitions: ${listed.length} partitions; a report lists at most ${MAX_REPORT_PARTITIONS}`],
+    };
+  }
   const errors: string[] = [];
   for (const e of Value.Errors(SidecarReportSchema, body)) {
-    errors.push(`${e.path || "/"}: ${e.message}`);
+    // A path holds the client's keys: cut, so a 100 KB key does not come back as a 100 KB answer.
+    errors.push(cut(`${cut(e.path || "/", 100)}: ${e.message}`, MAX_ERROR_CHARS));
     if (errors.length >= 10) break;
   }
   if (errors.length > 0) return { ok: false, errors };

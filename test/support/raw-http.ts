@@ -5,8 +5,13 @@
  * `PARSER_CASES` are requests Node's parser or the shared server limits (controller/server-limits.ts) refuse
  * before any handler runs, so every lagscale server answers them the same way.
  */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import tls from "node:tls";
+import { createCa, issueCert } from "../stack/kube/pki.js";
 
 export interface RawTarget {
   port: number;
@@ -103,6 +108,40 @@ export async function exchange(
 export async function goodGet(target: RawTarget, path: string): Promise<number | undefined> {
   const r = await exchange(target, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
   return r.statuses[0];
+}
+
+/**
+ * A slow client: sends `head`, then `piece(i)` every 50 ms (at most 100 pieces) until the server closes the
+ * connection or `waitMs` passes. A slowloris header (`piece` a header line) or a body that trickles in.
+ */
+export async function trickle(
+  target: RawTarget,
+  head: string,
+  piece: (i: number) => string,
+  waitMs = 5_000,
+): Promise<RawReply & { sent: number }> {
+  const socket = await open(target);
+  socket.write(head);
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (socket.writable && sent++ < 100) socket.write(piece(sent));
+  }, 50);
+  const reply = await collect(socket, { waitMs });
+  clearInterval(timer);
+  return { ...reply, sent };
+}
+
+/**
+ * Holds `count` connections open, then opens one more over plain TCP (no TLS handshake, which a server over
+ * its cap never answers) and collects what it gets; every connection is closed before this resolves.
+ */
+export async function overTheCap(target: RawTarget, count: number, waitMs = 2_000): Promise<RawReply> {
+  const held = await Promise.all(Array.from({ length: count }, () => open(target)));
+  try {
+    return await collect(net.connect({ host: "127.0.0.1", port: target.port }), { waitMs });
+  } finally {
+    for (const s of held) s.destroy();
+  }
 }
 
 export interface RawCase {
@@ -208,3 +247,55 @@ export const PARSER_CASES: RawCase[] = [
     closes: true,
   },
 ];
+
+/**
+ * Sends a case on a new connection and checks the first answer and, when the case says so, that the server
+ * closed the connection; then `stillServes` (the server answers a good request after it).
+ */
+export async function assertCase(
+  target: RawTarget,
+  c: RawCase,
+  stillServes: (after: string) => Promise<void>,
+): Promise<void> {
+  // A case that keeps the connection open returns at its first answer; one that closes waits for the close.
+  const reply = await exchange(target, c.bytes, c.closes ? { waitMs: 3_000 } : { responses: 1 });
+  if (c.statuses.length === 0) assert.deepEqual(reply.statuses, [], `${c.name}: no answer`);
+  else assert.ok(c.statuses.includes(reply.statuses[0] ?? 0), `${c.name}: got ${reply.text.slice(0, 200)}`);
+  if (c.closes) assert.ok(reply.closed, `${c.name}: the server closes the connection`);
+  await stillServes(c.name);
+}
+
+/** Server limit overrides for the hostile suites: short timeouts so slow-client cases end quickly, 8 connections. */
+export const QUICK_LIMITS = {
+  headersTimeoutMs: 500,
+  requestTimeoutMs: 1_000,
+  keepAliveTimeoutMs: 300,
+  checkIntervalMs: 100,
+  handshakeTimeoutMs: 500,
+  maxConnections: 8,
+} as const;
+
+/**
+ * A CA and a server certificate for `servername` in a new temporary folder, for a TLS server under test:
+ * the files to start it with, what a raw client needs to verify it, and `remove` for the folder.
+ */
+export async function testCertificate(servername: string): Promise<{
+  certFile: string;
+  keyFile: string;
+  tls: { ca: Buffer; servername: string };
+  remove(): void;
+}> {
+  const dir = mkdtempSync(path.join(tmpdir(), `lagscale-${servername}-`));
+  const ca = await createCa(dir, "ca", `${servername}-ca`);
+  const served = await issueCert(dir, "server", ca, {
+    commonName: servername,
+    dnsNames: [servername],
+    usage: "server",
+  });
+  return {
+    certFile: served.cert,
+    keyFile: served.key,
+    tls: { ca: readFileSync(ca.cert), servername },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
