@@ -19,7 +19,9 @@ import { createLogger } from "../log.js";
 import { connectionKey, connectionLabel, connectionProblems, kafkajsConfig } from "./connection.js";
 import {
   createInternalCluster,
+  describeKafkaError,
   EARLIEST_TIMESTAMP,
+  isKafkaConnectionError,
   kafkaErrorName,
   kafkaErrorType,
   LATEST_TIMESTAMP,
@@ -165,26 +167,6 @@ class Needed {
   }
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const type = kafkaErrorType(error);
-    return type && !error.message.includes(type) ? `${error.message} (${type})` : error.message;
-  }
-  return String(error);
-}
-
-function isConnectionError(error: unknown): boolean {
-  const name = kafkaErrorName(error) ?? "";
-  return (
-    name.startsWith("KafkaJSConnection") ||
-    name === "KafkaJSRequestTimeoutError" ||
-    name === "KafkaJSSASLAuthenticationError" ||
-    name === "KafkaJSNumberOfRetriesExceeded" ||
-    name === "KafkaJSBrokerNotFound" ||
-    name === "KafkaJSLockTimeout"
-  );
-}
-
 function fail(kind: LagReadErrorKind, error: string): LagReadResult {
   return { ok: false, kind, error };
 }
@@ -279,7 +261,7 @@ class ClusterClient {
     } catch (error) {
       // runRound answers every entry itself; this is a bug guard so that no caller waits forever.
       this.log.error({ err: error, cluster: this.label }, "lag read round failed unexpectedly");
-      this.settleAll(batch, fail("cluster", `lag read failed: ${describe(error)}`));
+      this.settleAll(batch, fail("cluster", `lag read failed: ${describeKafkaError(error)}`));
     } finally {
       clearTimeout(timer);
       this.inFlight = false;
@@ -393,15 +375,18 @@ class ClusterClient {
     try {
       cluster = await this.connect();
     } catch (error) {
-      this.settleAll(batch, fail("cluster", `cannot connect to Kafka (${this.label}): ${describe(error)}`));
+      this.settleAll(
+        batch,
+        fail("cluster", `cannot connect to Kafka (${this.label}): ${describeKafkaError(error)}`),
+      );
       return;
     }
     try {
       await this.round(cluster, batch);
     } catch (error) {
       // Errors that are not tied to a topic, group or leader (the connection went away mid-round).
-      this.settleAll(batch, fail("cluster", `Kafka (${this.label}) failed: ${describe(error)}`));
-      if (isConnectionError(error)) this.dropConnection(describe(error));
+      this.settleAll(batch, fail("cluster", `Kafka (${this.label}) failed: ${describeKafkaError(error)}`));
+      if (isKafkaConnectionError(error)) this.dropConnection(describeKafkaError(error));
     }
   }
 
@@ -620,7 +605,7 @@ class ClusterClient {
       }
       return out;
     } catch (error) {
-      if (isConnectionError(error) || kafkaErrorType(error) === undefined) throw error;
+      if (isKafkaConnectionError(error) || kafkaErrorType(error) === undefined) throw error;
       if (topics.length === 1) {
         out.set(topics[0]!, this.topicError(topics[0]!, error));
         this.topics.delete(topics[0]!);
@@ -668,7 +653,11 @@ class ClusterClient {
   private topicError(topic: string, error: unknown): Outcome<TopicMeta> {
     const type = kafkaErrorType(error);
     if (type === "UNKNOWN_TOPIC_OR_PARTITION") return this.unknownTopic(topic);
-    return { ok: false, kind: "topic", error: `error describing topic '${topic}': ${describe(error)}` };
+    return {
+      ok: false,
+      kind: "topic",
+      error: `error describing topic '${topic}': ${describeKafkaError(error)}`,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -702,7 +691,7 @@ class ClusterClient {
         this.coordinators.delete(group);
         const type = kafkaErrorType(error) ?? "";
         const retriable =
-          isConnectionError(error) ||
+          isKafkaConnectionError(error) ||
           type === "NOT_COORDINATOR_FOR_GROUP" ||
           type === "GROUP_COORDINATOR_NOT_AVAILABLE" ||
           type === "GROUP_LOAD_IN_PROGRESS";
@@ -710,7 +699,7 @@ class ClusterClient {
         return {
           ok: false,
           kind: "group",
-          error: `error listing committed offsets of consumer group '${group}': ${describe(error)}`,
+          error: `error listing committed offsets of consumer group '${group}': ${describeKafkaError(error)}`,
         };
       }
     }
@@ -822,7 +811,10 @@ class ClusterClient {
           try {
             await send(leader, new Map([[topic, ids]]));
           } catch (error) {
-            errors.set(topic, `error listing ${what} offsets of topic '${topic}': ${describe(error)}`);
+            errors.set(
+              topic,
+              `error listing ${what} offsets of topic '${topic}': ${describeKafkaError(error)}`,
+            );
           }
         }),
       ),

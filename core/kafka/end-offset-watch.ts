@@ -17,7 +17,8 @@ import { createLogger } from "../log.js";
 import { connectionKey, connectionLabel, connectionProblems, kafkajsConfig } from "./connection.js";
 import {
   createInternalCluster,
-  kafkaErrorName,
+  describeKafkaError,
+  isKafkaConnectionError,
   kafkaErrorType,
   LATEST_TIMESTAMP,
   READ_UNCOMMITTED,
@@ -95,19 +96,6 @@ interface TopicMeta {
   fetchedAt: number;
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const type = kafkaErrorType(error);
-    return type && !error.message.includes(type) ? `${error.message} (${type})` : error.message;
-  }
-  return String(error);
-}
-
-function isConnectionError(error: unknown): boolean {
-  const name = kafkaErrorName(error) ?? "";
-  return name.startsWith("KafkaJSConnection") || name === "KafkaJSRequestTimeoutError";
-}
-
 /** How soon a topic that does not exist (yet) or whose metadata failed is asked again. */
 const TOPIC_RETRY_MS = 10_000;
 
@@ -158,8 +146,8 @@ class ClusterWatch {
       this.setClusterError(undefined);
       return out;
     } catch (error) {
-      this.setClusterError(`Kafka (${this.label}): ${describe(error)}`);
-      if (isConnectionError(error) || kafkaErrorType(error) === undefined) this.drop();
+      this.setClusterError(`Kafka (${this.label}): ${describeKafkaError(error)}`);
+      if (isKafkaConnectionError(error) || kafkaErrorType(error) === undefined) this.drop();
       return [];
     }
   }
@@ -227,9 +215,9 @@ class ClusterWatch {
         if (leaders.some((id) => !known.has(String(id)))) await cluster.refreshMetadata();
       } catch (error) {
         // kafkajs fails the whole response for one topic's error: ask each alone to find the bad one.
-        if (isConnectionError(error) || kafkaErrorType(error) === undefined) throw error;
+        if (isKafkaConnectionError(error) || kafkaErrorType(error) === undefined) throw error;
         if (names.length > 1) await Promise.all(names.map((n) => ask([n])));
-        else this.unreadable(names[0]!, now, `topic '${names[0]!}': ${describe(error)}`);
+        else this.unreadable(names[0]!, now, `topic '${names[0]!}': ${describeKafkaError(error)}`);
       }
     };
     await ask(stale.sort());
@@ -289,10 +277,10 @@ class ClusterWatch {
             }
           }
         } catch (error) {
-          if (isConnectionError(error) && byLeader.size === 1) throw error;
+          if (isKafkaConnectionError(error) && byLeader.size === 1) throw error;
           for (const topic of perTopic.keys()) {
             failed.add(topic);
-            this.setTopicError(topic, `log-end offsets of topic '${topic}': ${describe(error)}`);
+            this.setTopicError(topic, `log-end offsets of topic '${topic}': ${describeKafkaError(error)}`);
           }
         }
       }),
@@ -464,7 +452,9 @@ export class EndOffsetWatch {
       .then((tick) => {
         if (this.source === source) source.onTick(tick);
       })
-      .catch((err: unknown) => this.log.error({ err: describe(err) }, "end-offset watch tick failed"));
+      .catch((err: unknown) =>
+        this.log.error({ err: describeKafkaError(err) }, "end-offset watch tick failed"),
+      );
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
     // Ticks keep their pace; a slow cluster skips ticks instead of queueing them.

@@ -174,3 +174,25 @@ export function kafkaErrorName(error: unknown): string | undefined {
   if (error instanceof Error) return error.name;
   return undefined;
 }
+
+/** An error's message with its Kafka error type when the message does not say it already. */
+export function describeKafkaError(error: unknown): string {
+  if (error instanceof Error) {
+    const type = kafkaErrorType(error);
+    return type && !error.message.includes(type) ? `${error.message} (${type})` : error.message;
+  }
+  return String(error);
+}
+
+/** Errors that mean the connection (or the login on it) is unusable: drop it and connect again next time. */
+export function isKafkaConnectionError(error: unknown): boolean {
+  const name = kafkaErrorName(error) ?? "";
+  return (
+    name.startsWith("KafkaJSConnection") ||
+    name === "KafkaJSRequestTimeoutError" ||
+    name === "KafkaJSSASLAuthenticationError" ||
+    name === "KafkaJSNumberOfRetriesExceeded" ||
+    name === "KafkaJSBrokerNotFound" ||
+    name === "KafkaJSLockTimeout"
+  );
+}

@@ -3,7 +3,8 @@
  * ok or a short list of errors naming the field; it never throws, never pollutes a prototype, and its
  * answer stays small however large the input (the receiver echoes the errors in its 400 and its log line).
  * Inputs go in as the receiver gives them: JSON.parse of the body, and also as raw values.
- * The node:test timeouts are hang guards only; the figures for the largest inputs are printed, not asserted.
+ * Each call runs under test/support/bounded.ts (no throw, a generous time and heap cap); the figures for
+ * the largest inputs are printed, not asserted.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -15,18 +16,14 @@ import {
   parseReport,
   type SidecarReport,
 } from "./schema.js";
+import { bounded } from "../../test/support/bounded.js";
 import { sampleReport } from "../../test/support/reports.js";
 
 const GOOD = sampleReport();
 
 /** parseReport's answer for a body, as the receiver reaches it; JSON that does not parse is not its input. */
 function check(value: unknown): ReturnType<typeof parseReport> {
-  let r: ReturnType<typeof parseReport>;
-  try {
-    r = parseReport(value);
-  } catch (err) {
-    assert.fail(`parseReport threw ${String(err)}`);
-  }
+  const r = bounded("parseReport", parseReport, value);
   if (r.ok) return r;
   assert.ok(r.errors.length >= 1 && r.errors.length <= 10, `${r.errors.length} errors`);
   for (const e of r.errors) {
