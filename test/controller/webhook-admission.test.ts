@@ -414,6 +414,27 @@ describe("validating webhook through the real API server", () => {
     await createSo(optedOut);
   });
 
+  it("checks an annotation changed by a metadata-only update as on create", async () => {
+    await deployment("annotated-target");
+    const so = talk("annotated");
+    so.spec["scaleTargetRef"] = { name: "annotated-target" };
+    await createSo(so);
+    const patch = (value: string) =>
+      kubeRequest(
+        "PATCH",
+        `/apis/lagscale.io/v1alpha1/namespaces/${ns}/scaledobjects/annotated`,
+        JSON.stringify({ metadata: { annotations: { "lagscale.io/paused-replicas": value } } }),
+        "application/merge-patch+json",
+      );
+    const refused = await patch("banana");
+    assert.notEqual(refused.status, 200, "a metadata-only update with a bad pause annotation was stored");
+    const message = (JSON.parse(refused.body) as { message?: string }).message ?? "";
+    assert.ok(message.startsWith(DENIED), message);
+    assert.match(message, /paused-replicas/);
+    const admitted = await patch("2");
+    assert.equal(admitted.status, 200, admitted.body);
+  });
+
   it("skips the target check on a server-side dry run", async () => {
     const so = talk("dry");
     so.spec["scaleTargetRef"] = { name: "not-yet" };
