@@ -113,8 +113,10 @@ export function withDemoSidecar(
       offsetResetPolicy: "latest",
       reportUrl,
       bindAddress: "$(POD_IP)",
-      ...(tokenFile ? { env: [{ name: "LAGSCALE_TOKEN_FILE", value: tokenFile }] } : {}),
     });
+    // Replaced in place, not appended: server-side apply refuses a variable defined twice.
+    const tokenVar = template.spec.initContainers?.at(-1)?.env?.find((e) => e.name === "LAGSCALE_TOKEN_FILE");
+    if (tokenFile && tokenVar) tokenVar.value = tokenFile;
     return obj;
   });
 }
