@@ -2,17 +2,20 @@
  * `npm run demo`: the talk's demo on the local stack (docs/demo.md). Kafka topic `my-topic` with 5 partitions,
  * the producer and the consumer from demo-apps/manifests, lagscale's CRDs and controller, the talk's
  * ScaledObject, one request to the producer, then a live view of replicas and lag as the consumer goes
- * 0 → 5 → 0. Cleans up the demo (not the stack) at the end and on Ctrl-C.
+ * 0 → 5 → 0. The consumer runs with lagscale's sidecar, which reports each pod's partitions, lag and state to
+ * the controller's receiver; `--no-sidecar` replays the polling-only run. Cleans up the demo (not the stack) at
+ * the end and on Ctrl-C.
  *
- *   npm run demo -- [--count N] [--timeout S] [--keep]
+ *   npm run demo -- [--count N] [--timeout S] [--keep] [--no-sidecar]
  */
 import path from "node:path";
 import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import type { Admin } from "kafkajs";
+import { SIDECAR_CONTAINER } from "../controller/inject/sidecar.js";
 import { kafkaClient } from "./stack/kafka/client.js";
 import { repoRoot } from "./stack/paths.js";
 import { describeError } from "./stack/pod-runner/kube.js";
-import { sleep } from "./stack/process.js";
+import { freePorts, sleep } from "./stack/process.js";
 import { ensureStack } from "./stack/stack.js";
 import type { StackInfo } from "./stack/types.js";
 import { parseArgs, USAGE, type DemoArgs } from "./demo/args.js";
@@ -21,6 +24,7 @@ import {
   startController,
   stopLeftoverController,
   type ControllerHandle,
+  type ControllerPorts,
 } from "./demo/controller.js";
 import { deleteGroup, freshTopic, readLag } from "./demo/kafka.js";
 import {
@@ -43,15 +47,29 @@ import {
   forLocalStack,
   GROUP,
   loadManifests,
+  localTokenFile,
   NAMESPACE,
   PARTITIONS,
   PRODUCER,
   PRODUCER_PORT,
+  SCALED_OBJECT,
   scaledObject,
   sourceImagePatch,
   TOPIC,
+  withDemoSidecar,
 } from "./demo/manifests.js";
-import { clock, eventLine, HEADER, sampleLine, secs, Tracker, type Sample } from "./demo/view.js";
+import {
+  clock,
+  eventLine,
+  HEADER,
+  reportedPods,
+  sampleLine,
+  secs,
+  SIDECAR_HEADER,
+  Tracker,
+  type PodReport,
+  type Sample,
+} from "./demo/view.js";
 
 const MAX_REPLICAS = 5;
 const TICK_MS = 2_000;
@@ -136,10 +154,24 @@ async function main(args: DemoArgs, state: State): Promise<void> {
 
   // 3. The apps.
   step(3, "the producer and the consumer (demo-apps/manifests)");
-  const objects = forLocalStack(
+  const [metricsPort, reportsPort] = await freePorts(2);
+  const ports: ControllerPorts = {
+    metricsPort: metricsPort!,
+    ...(args.noSidecar ? {} : { reportsPort: reportsPort! }),
+  };
+  const local = forLocalStack(
     loadManifests(path.join(repoRoot, "demo-apps", "manifests")),
     stack.bootstrapServers,
   );
+  const reportUrl = `http://127.0.0.1:${reportsPort}/v1/reports`;
+  const objects = args.noSidecar
+    ? local
+    : withDemoSidecar(
+        local,
+        stack.bootstrapServers,
+        reportUrl,
+        stack.podRunner ? localTokenFile(stack.dir) : undefined,
+      );
   note(
     `KAFKA_BROKER ${"my-cluster-kafka-bootstrap.kafka.svc.cluster.local:9092"} -> ${stack.bootstrapServers.join(",")}`,
   );
@@ -151,6 +183,16 @@ async function main(args: DemoArgs, state: State): Promise<void> {
     if (obj.kind === "Namespace") state.namespaceCreated = true;
     note(`${describeObject(obj)} applied`);
   }
+  if (args.noSidecar) {
+    note("--no-sidecar: the consumer runs alone; lagscale polls Kafka every pollingInterval, as KEDA does");
+  } else {
+    note(
+      `the consumer runs with lagscale's sidecar (${SIDECAR_CONTAINER}, a native sidecar): it reports its pod's`,
+    );
+    note(
+      `partitions, lag and state to the controller's receiver at ${reportUrl} (plain HTTP on the local stack)`,
+    );
+  }
   const producerIp = await waitForApps(kube, objects);
   interrupted();
 
@@ -160,12 +202,22 @@ async function main(args: DemoArgs, state: State): Promise<void> {
   note(`CRDs installed: ${crds.join(", ")}`);
   const started: Awaited<ReturnType<typeof startController>> = args.noController
     ? { ok: false, reason: "--no-controller was given" }
-    : await startController({ kubeconfig: stack.kubeconfig, namespace: NAMESPACE, stateDir: stack.dir });
+    : await startController({
+        kubeconfig: stack.kubeconfig,
+        namespace: NAMESPACE,
+        stateDir: stack.dir,
+        ports,
+      });
   const autoscaling = started.ok;
   if (started.ok) {
     state.controller = started.handle;
     note(
       `controller running (pid ${started.handle.pid}), watching namespace ${NAMESPACE}; log ${show(started.handle.logFile)}`,
+    );
+    note(
+      args.noSidecar
+        ? "polling only: report receiver off, end-offset watch off (--reports=off --end-offset-watch-interval=0)"
+        : `report receiver on 127.0.0.1:${reportsPort}, end-offset watch every 1 s (its default); /metrics on 127.0.0.1:${metricsPort}`,
     );
   } else {
     say("");
@@ -222,7 +274,17 @@ async function main(args: DemoArgs, state: State): Promise<void> {
   step(7, `live view until the consumer is back at 0 (timeout ${args.timeoutSeconds} s)`);
   if (!autoscaling)
     note("autoscaling is NOT running: this only shows the lag going down at the manifest's 1 replica");
-  const tracker = await liveView(kube, admin, events, requestAt, args, autoscaling, state.controller);
+  const metricsUrl = autoscaling && !args.noSidecar ? `http://127.0.0.1:${metricsPort}/metrics` : undefined;
+  const tracker = await liveView(
+    kube,
+    admin,
+    events,
+    requestAt,
+    args,
+    autoscaling,
+    state.controller,
+    metricsUrl,
+  );
 
   step(8, signal.aborted ? "summary (interrupted)" : "summary");
   for (const line of tracker.summary(autoscaling, args.count)) note(line);
@@ -291,14 +353,31 @@ async function condition(kube: Kube, type: string): Promise<string | undefined> 
   return so.status?.conditions?.find((c) => c.type === type)?.status;
 }
 
-async function sample(kube: Kube, admin: Admin, requestAt: number): Promise<Sample> {
-  const [d, pods, lags, active] = await Promise.all([
+/** The pods' reported states from the controller's /metrics; undefined when it cannot be read. */
+async function reported(metricsUrl: string): Promise<PodReport[] | undefined> {
+  try {
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(1_500) });
+    return res.ok ? reportedPods(await res.text(), `${NAMESPACE}/${SCALED_OBJECT}`) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function sample(
+  kube: Kube,
+  admin: Admin,
+  requestAt: number,
+  metricsUrl: string | undefined,
+): Promise<Sample> {
+  const [d, pods, lags, active, states] = await Promise.all([
     kube.apps.readNamespacedDeployment({ name: CONSUMER, namespace: NAMESPACE }),
     kube.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${CONSUMER}` }),
     readLag(admin, TOPIC, GROUP).catch(() => undefined),
     condition(kube, "Active").catch(() => undefined),
+    metricsUrl ? reported(metricsUrl) : undefined,
   ]);
   return {
+    ...(metricsUrl ? { reported: states ?? [] } : {}),
     sinceRequestMs: Date.now() - requestAt,
     desired: d.spec?.replicas ?? 0,
     ready: d.status?.readyReplicas ?? 0,
@@ -326,15 +405,16 @@ async function liveView(
   args: DemoArgs,
   autoscaling: boolean,
   controller: ControllerHandle | undefined,
+  metricsUrl: string | undefined,
 ): Promise<Tracker> {
   const tracker = new Tracker(MAX_REPLICAS);
   const deadline = requestAt + args.timeoutSeconds * 1000;
   let controllerDied = false;
-  say(HEADER);
+  say(metricsUrl ? SIDECAR_HEADER : HEADER);
   while (!signal.aborted) {
     const tick = Date.now();
     try {
-      const s = await sample(kube, admin, requestAt);
+      const s = await sample(kube, admin, requestAt, metricsUrl);
       tracker.add(s);
       say(sampleLine(new Date(), s));
     } catch (err) {
@@ -437,7 +517,7 @@ async function run(): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   say(
-    `lagscale demo: the talk's KEDA Kafka demo on the local stack (count=${args.count}, timeout ${args.timeoutSeconds} s${args.keep ? ", --keep" : ""})`,
+    `lagscale demo: the talk's KEDA Kafka demo on the local stack (count=${args.count}, timeout ${args.timeoutSeconds} s${args.keep ? ", --keep" : ""}${args.noSidecar ? ", --no-sidecar: polling only" : ", with the sidecar"})`,
   );
   let code = 0;
   try {

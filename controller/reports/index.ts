@@ -41,7 +41,7 @@ export interface StartReportsOptions {
 }
 
 export async function startReports(o: StartReportsOptions): Promise<ReportServer> {
-  const metrics = new ReportMetrics(o.registry);
+  const metrics = new ReportMetrics(o.registry, o.store);
   let current: { source: ReportsSource; adapter: ControllerReports } | undefined;
   const receiver = new ReportReceiver({
     leader: () => {

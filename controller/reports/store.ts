@@ -35,6 +35,13 @@ export class ReportStore {
     return [...pods.values()];
   }
 
+  /** Every kept report with its ScaledObject key (for metrics); old ones are dropped on the way. */
+  entries(now: number): [string, KeptReport][] {
+    return [...this.byObject.keys()].flatMap((key) =>
+      this.list(key, now).map((k): [string, KeptReport] => [key, k]),
+    );
+  }
+
   /** Forgets a ScaledObject (deleted, or no longer ours). */
   forget(key: string): void {
     this.byObject.delete(key);

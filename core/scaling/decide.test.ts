@@ -688,10 +688,20 @@ describe("ScaledObject decision: what sidecar reports add", () => {
     assert.deepEqual(allStalled.hpa?.proposals, [0]);
     assert.equal(after(allStalled, 2), 1, "the trigger stays active, so one consumer remains");
   });
-  it("during a rebalance the decision holds still and the HPA records nothing", () => {
-    const r = decide({}, { currentReplicas: 2, triggers: [lag(100)], reports: { rebalancing: true } });
-    assert.deepEqual([r.decision.kind, r.decision.reason], ["hold", "rebalancing"]);
+  it("during a rebalance the decision holds still and the HPA records nothing, unless it scales up", () => {
+    const r = decide({}, { currentReplicas: 4, triggers: [lag(20)], reports: { rebalancing: true } });
+    assert.deepEqual([r.decision.kind, r.decision.reason], ["hold", "rebalancing"], "no scale-in");
     assert.deepEqual(r.state.hpa.recommendations, []);
+    const steady = decide({}, { currentReplicas: 2, triggers: [lag(20)], reports: { rebalancing: true } });
+    assert.deepEqual([steady.decision.kind, steady.decision.reason], ["hold", "rebalancing"]);
+    assert.deepEqual(steady.state.hpa.recommendations, []);
+    // New pods join the rebalance under way; waiting for its end would start another one.
+    const up = decide({}, { currentReplicas: 2, triggers: [lag(100)], reports: { rebalancing: true } });
+    assert.deepEqual(
+      [up.decision.kind, after(up, 2)],
+      ["scale", 6],
+      "lag asks 10; the scale-up policy allows 2 + 4",
+    );
     const deact = decide({}, { currentReplicas: 2, triggers: [lag(0)], reports: { rebalancing: true } });
     assert.deepEqual([deact.decision.kind, deact.decision.reason], ["hold", "rebalancing"]);
   });

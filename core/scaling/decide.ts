@@ -1,7 +1,7 @@
 /**
  * The ScaledObject replica decision: KEDA's operator rules (activation, min/idle, cooldown,
  * initialCooldownPeriod, fallback, pause) and the HPA's 1..N algorithm in one pure function, plus what
- * sidecar reports add (stalled lag is not work; hold still during a rebalance).
+ * sidecar reports add (stalled lag is not work; during a rebalance hold still but for a scale-up).
  *
  * One call is one evaluation. The state it returns (lastActiveTime, per-trigger health, conditions, the HPA's
  * histories) is passed back in on the next call; nothing is kept anywhere else.
@@ -399,7 +399,6 @@ export function decideScaledObject(input: DecideInput): DecideResult {
     });
 
   const hpaStep = (holdReason: DecisionReason): DecideResult => {
-    if (rebalancing) return holdForRebalance();
     const base = resolveBehavior(spec.advanced?.horizontalPodAutoscalerConfig?.behavior);
     const behavior = {
       scaleUp: pause.pausedScaleOut ? { ...base.scaleUp, selectPolicy: "Disabled" as const } : base.scaleUp,
@@ -418,6 +417,9 @@ export function decideScaledObject(input: DecideInput): DecideResult {
       history: prev.hpa,
       now,
     });
+    // A rebalance holds everything but a scale-up: pods that join now enter the rebalance under way, where
+    // waiting for it to end would start a second one (and pods' states mean nothing for a scale-in meanwhile).
+    if (rebalancing && !(hpa.rescale && hpa.replicas > cur)) return holdForRebalance();
     if (hpa.rescale) {
       return finish(
         { kind: "scale", replicas: hpa.replicas, reason: "hpa", message: `${hpa.reason}: ${hpa.message}` },

@@ -1,4 +1,4 @@
-/** `npm run demo -- [--count N] [--timeout S] [--keep] [--no-controller]`: the demo's flags, checked with messages a person can act on. */
+/** `npm run demo -- [--count N] [--timeout S] [--keep] [--no-controller] [--no-sidecar]`: the demo's flags, checked with messages a person can act on. */
 
 export interface DemoArgs {
   /** Messages the one request to the producer writes (the talk's curl: 100). */
@@ -9,6 +9,8 @@ export interface DemoArgs {
   keep: boolean;
   /** Do not start the controller (to watch the lag alone, or with a controller started by hand). */
   noController: boolean;
+  /** Today's polling-only run: no sidecar in the consumer, the controller's receiver and end-offset watch off. */
+  noSidecar: boolean;
   help: boolean;
 }
 
@@ -17,10 +19,11 @@ export const DEFAULTS: DemoArgs = {
   timeoutSeconds: 480,
   keep: false,
   noController: false,
+  noSidecar: false,
   help: false,
 };
 
-export const USAGE = `usage: npm run demo -- [--count N] [--timeout S] [--keep] [--no-controller]
+export const USAGE = `usage: npm run demo -- [--count N] [--timeout S] [--keep] [--no-controller] [--no-sidecar]
 
   --count N     messages the one request to the producer writes (default ${DEFAULTS.count}, as in the talk;
                 1 to 100000). The consumer sleeps 3 s per message, so 5 pods take N*0.6 s.
@@ -29,6 +32,8 @@ export const USAGE = `usage: npm run demo -- [--count N] [--timeout S] [--keep] 
   --no-controller
                 do not start lagscale's controller (nothing scales unless you run one yourself:
                 npm run controller -- --kubeconfig .lagscale/kubeconfig --leader-elect=false)
+  --no-sidecar  polling only, for comparison: the consumer without lagscale's sidecar, the controller without
+                its report receiver and end-offset watch (--reports=off --end-offset-watch-interval=0)
   --help        this text
 
 The local stack (Kafka + Kubernetes) stays up afterwards; stop it with \`npm run stack -- down\`.`;
@@ -64,6 +69,10 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
       case "--no-controller":
         if (inline !== undefined) throw new Error("--no-controller takes no value");
         out.noController = true;
+        break;
+      case "--no-sidecar":
+        if (inline !== undefined) throw new Error("--no-sidecar takes no value");
+        out.noSidecar = true;
         break;
       case "--help":
       case "-h":

@@ -61,7 +61,20 @@ async function stopGroup(pid: number, graceMs: number): Promise<void> {
 
 const alive = (pid: number): boolean => isAlive(pid);
 
-export function controllerArgs(kubeconfig: string, namespace: string): string[] {
+/** Where the controller listens, and whether it takes the sidecars' reports. */
+export interface ControllerPorts {
+  /** `/metrics` on 127.0.0.1 (the live view reads each pod's reported state there). */
+  metricsPort: number;
+  /** The report receiver in plain HTTP on 127.0.0.1 (pods on the local stack are host processes); absent: off. */
+  reportsPort?: number;
+}
+
+export function controllerArgs(kubeconfig: string, namespace: string, ports?: ControllerPorts): string[] {
+  // Without a receiver the run is today's polling-only one: the end-offset watch goes too.
+  const reports =
+    ports?.reportsPort !== undefined
+      ? ["--reports=http", `--reports-port=${ports.reportsPort}`]
+      : ["--reports=off", "--end-offset-watch-interval=0"];
   return [
     "--kubeconfig",
     kubeconfig,
@@ -70,8 +83,9 @@ export function controllerArgs(kubeconfig: string, namespace: string): string[] 
     "--leader-elect=false",
     "--webhooks=off",
     "--bind-address=127.0.0.1",
-    "--metrics-port=0",
+    `--metrics-port=${ports?.metricsPort ?? 0}`,
     "--health-port=0",
+    ...reports,
   ];
 }
 
@@ -102,6 +116,7 @@ export async function startController(opts: {
   kubeconfig: string;
   namespace: string;
   stateDir: string;
+  ports?: ControllerPorts;
   readyTimeoutMs?: number;
 }): Promise<ControllerStart> {
   if (!existsSync(CONTROLLER_MAIN)) {
@@ -116,7 +131,7 @@ export async function startController(opts: {
   try {
     proc = spawnDetached(
       process.execPath,
-      ["--import", "tsx", CONTROLLER_MAIN, ...controllerArgs(opts.kubeconfig, opts.namespace)],
+      ["--import", "tsx", CONTROLLER_MAIN, ...controllerArgs(opts.kubeconfig, opts.namespace, opts.ports)],
       logFile,
       { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: "info" } },
     );

@@ -9,8 +9,16 @@ import { DEFAULTS, parseArgs } from "./args.js";
 import { controllerArgs } from "./controller.js";
 import { deleteGroup } from "./kafka.js";
 import { age, formatTable, interesting, loopbackEndpointWarning } from "./kube.js";
-import { forLocalStack, loadManifests, scaledObject, sourceImagePatch } from "./manifests.js";
-import { eventLine, sampleLine, Tracker, type Sample } from "./view.js";
+import { REPORTS_AUDIENCE } from "../../controller/reports/auth.js";
+import {
+  forLocalStack,
+  loadManifests,
+  localTokenFile,
+  scaledObject,
+  sourceImagePatch,
+  withDemoSidecar,
+} from "./manifests.js";
+import { eventLine, HEADER, reportedPods, sampleLine, Tracker, type Sample } from "./view.js";
 
 test("flags: defaults, both spellings, and errors that name the flag", () => {
   assert.deepEqual(parseArgs([]), DEFAULTS);
@@ -22,6 +30,9 @@ test("flags: defaults, both spellings, and errors that name the flag", () => {
     keep: true,
   });
   assert.equal(parseArgs(["--no-controller"]).noController, true);
+  assert.equal(DEFAULTS.noSidecar, false, "the sidecar runs unless asked not to");
+  assert.deepEqual(parseArgs(["--no-sidecar"]), { ...DEFAULTS, noSidecar: true });
+  assert.throws(() => parseArgs(["--no-sidecar=1"]), /--no-sidecar takes no value/);
   assert.equal(parseArgs(["-h"]).help, true);
   assert.throws(() => parseArgs(["--count"]), /--count needs a value/);
   assert.throws(() => parseArgs(["--count", "--keep"]), /--count needs a value/);
@@ -107,12 +118,113 @@ test("the talk's ScaledObject, with lagscale's apiVersion and the given brokers"
   });
 });
 
+test("withDemoSidecar: the consumer alone gets the sidecar, configured from the trigger, bound to its pod IP", () => {
+  const local = forLocalStack(manifests(), ["127.0.0.1:9092"]);
+  const before = JSON.stringify(local);
+  const out = withDemoSidecar(local, ["127.0.0.1:9092"], "http://127.0.0.1:4444/v1/reports");
+  assert.equal(JSON.stringify(local), before, "the input is not changed");
+  const [, producer, , consumer] = out as V1Deployment[];
+  assert.equal(JSON.stringify(producer), JSON.stringify(local[1]), "the producer is untouched");
+  const spec = consumer?.spec?.template.spec;
+  assert.deepEqual(
+    spec?.containers.map((c) => c.name),
+    ["kafka-consumer"],
+    "the consumer container is as it was",
+  );
+  const sidecar = spec?.initContainers?.find((c) => c.name === "lagscale-sidecar");
+  assert.equal(sidecar?.image, "lagscale/sidecar:dev");
+  assert.equal(sidecar?.restartPolicy, "Always", "a native sidecar");
+  const env = Object.fromEntries(
+    (sidecar?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]),
+  );
+  assert.deepEqual(
+    [
+      env.LAGSCALE_SCALED_OBJECT,
+      env.KAFKA_BOOTSTRAP_SERVERS,
+      env.LAGSCALE_CONSUMER_GROUP,
+      env.LAGSCALE_TOPIC,
+      env.LAGSCALE_LAG_THRESHOLD,
+      env.LAGSCALE_OFFSET_RESET_POLICY,
+      env.LAGSCALE_REPORT_URL,
+      env.LAGSCALE_BIND_ADDRESS,
+      env.POD_IP,
+    ],
+    [
+      "kafka-scaledobject",
+      "127.0.0.1:9092",
+      "g1",
+      "my-topic",
+      "10",
+      "latest",
+      "http://127.0.0.1:4444/v1/reports",
+      "$(POD_IP)",
+      "status.podIP",
+    ],
+  );
+  const names = (sidecar?.env ?? []).map((e) => e.name);
+  assert.ok(
+    names.indexOf("POD_IP") < names.indexOf("LAGSCALE_BIND_ADDRESS"),
+    "POD_IP is defined before it is used",
+  );
+  const token = spec?.volumes?.find((v) => v.name === "lagscale-reports-token");
+  assert.equal(token?.projected?.sources?.[0]?.serviceAccountToken?.audience, REPORTS_AUDIENCE);
+  assert.equal(env.LAGSCALE_TOKEN_FILE, "/var/run/secrets/lagscale/token", "the mount path by default");
+
+  const local2 = withDemoSidecar(local, ["b:1"], "http://r", localTokenFile("/s"))[3] as V1Deployment;
+  const env2 = local2.spec?.template.spec?.initContainers?.[0]?.env ?? [];
+  const files = env2.filter((e) => e.name === "LAGSCALE_TOKEN_FILE").map((e) => e.value);
+  assert.deepEqual(
+    files,
+    ["/s/pods/$(POD_NAMESPACE)/$(POD_NAME)/volumes/lagscale-reports-token/token"],
+    "on the local stack: the pod runner's file, named after the pod, defined once (server-side apply refuses twice)",
+  );
+  const names2 = env2.map((e) => e.name);
+  assert.ok(names2.indexOf("POD_NAME") < names2.indexOf("LAGSCALE_TOKEN_FILE"), "POD_NAME is defined first");
+});
+
 test("the controller watches only the demo's namespace, without leader election, webhooks or fixed ports", () => {
   const args = controllerArgs("/k", "keda-demo");
   for (const a of ["--leader-elect=false", "--webhooks=off", "--metrics-port=0", "--health-port=0"]) {
     assert.ok(args.includes(a), a);
   }
   assert.equal(args[args.indexOf("--watch-namespace") + 1], "keda-demo");
+});
+
+test("the controller with the sidecar: receiver in plain HTTP, watch at its default; without: today's polling only", () => {
+  const withReports = controllerArgs("/k", "keda-demo", { metricsPort: 4001, reportsPort: 4002 });
+  for (const a of ["--metrics-port=4001", "--reports=http", "--reports-port=4002"]) {
+    assert.ok(withReports.includes(a), a);
+  }
+  assert.ok(
+    !withReports.some((a) => a.startsWith("--end-offset-watch-interval")),
+    "the watch at its default",
+  );
+  const polling = controllerArgs("/k", "keda-demo", { metricsPort: 4001 });
+  for (const a of ["--metrics-port=4001", "--reports=off", "--end-offset-watch-interval=0"]) {
+    assert.ok(polling.includes(a), a);
+  }
+  assert.ok(!polling.some((a) => a.startsWith("--reports-port")));
+});
+
+test("reportedPods: each pod's state and lag for the demo's ScaledObject, from the controller's /metrics", () => {
+  const text = [
+    "# HELP lagscale_report_pod_state ...",
+    'lagscale_report_pod_state{scaledobject="keda-demo/kafka-scaledobject",pod="kafka-consumer-7d-bbbbb",state="busy"} 0',
+    'lagscale_report_pod_state{scaledobject="keda-demo/kafka-scaledobject",pod="kafka-consumer-7d-bbbbb",state="stalled"} 1',
+    'lagscale_report_pod_state{scaledobject="keda-demo/kafka-scaledobject",pod="kafka-consumer-7d-aaaaa",state="busy"} 1',
+    'lagscale_report_pod_lag{scaledobject="keda-demo/kafka-scaledobject",pod="kafka-consumer-7d-aaaaa"} 12',
+    'lagscale_report_pod_state{scaledobject="other/so",pod="x-1",state="idle"} 1',
+  ].join("\n");
+  const pods = reportedPods(text, "keda-demo/kafka-scaledobject");
+  assert.deepEqual(pods, [
+    { pod: "kafka-consumer-7d-aaaaa", state: "busy", lag: 12 },
+    { pod: "kafka-consumer-7d-bbbbb", state: "stalled", lag: undefined },
+  ]);
+  const line = sampleLine(new Date("2026-01-02T03:04:05Z"), sample({ reported: pods }));
+  assert.ok(line.endsWith("  aaaaa:busy(12) bbbbb:stalled"), line);
+  assert.ok(line.indexOf("aaaaa") > HEADER.length, "after the columns of the polling-only view");
+  assert.match(sampleLine(new Date(), sample({ reported: [] })), /no reports$/);
+  assert.doesNotMatch(sampleLine(new Date(), sample({})), /reports/, "polling only: no column");
 });
 
 const sample = (over: Partial<Sample>): Sample => ({

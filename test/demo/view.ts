@@ -20,6 +20,49 @@ export interface Sample {
   lags: PartitionLag[] | undefined;
   /** The ScaledObject's Active condition: "True", "False", "Unknown", or undefined when it has none yet. */
   active: string | undefined;
+  /** Each consumer pod's state as its sidecar's latest fresh report says (absent: no sidecars in this run). */
+  reported?: PodReport[];
+}
+
+/** One pod's latest fresh report as the controller's receiver keeps it. */
+export interface PodReport {
+  pod: string;
+  state: string;
+  lag: number | undefined;
+}
+
+const LABELS = /^(lagscale_report_pod_(?:state|lag))\{([^}]*)\}\s+(\S+)$/;
+
+/**
+ * The pods' reported states from the controller's `/metrics` (lagscale_report_pod_state, _lag), for one
+ * ScaledObject ("namespace/name"), sorted by pod name.
+ */
+export function reportedPods(metricsText: string, scaledObject: string): PodReport[] {
+  const byPod = new Map<string, PodReport>();
+  for (const line of metricsText.split("\n")) {
+    const m = LABELS.exec(line.trim());
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+    const pod = labels.pod;
+    if (labels.scaledobject !== scaledObject || pod === undefined) continue;
+    const entry = byPod.get(pod) ?? { pod, state: "?", lag: undefined };
+    if (m[1] === "lagscale_report_pod_state" && Number(m[3]) === 1 && labels.state)
+      entry.state = labels.state;
+    if (m[1] === "lagscale_report_pod_lag") entry.lag = Number(m[3]);
+    byPod.set(pod, entry);
+  }
+  return [...byPod.values()].sort((a, b) => a.pod.localeCompare(b.pod));
+}
+
+/** `abcde:busy(12)`: the pod name's random suffix, its reported state and lag. */
+export function reportedPodsText(pods: readonly PodReport[]): string {
+  if (pods.length === 0) return "no reports";
+  return pods
+    .map(
+      (p) =>
+        `${p.pod.slice(p.pod.lastIndexOf("-") + 1)}:${p.state}${p.lag !== undefined ? `(${p.lag})` : ""}`,
+    )
+    .join(" ");
 }
 
 export function totalLag(lags: readonly PartitionLag[]): number {
@@ -38,6 +81,8 @@ export function secs(ms: number): string {
 
 export const HEADER =
   "time      +since  consumer(desired/ready)    lag  per partition p0..p4 (* = no commit yet)  Active";
+/** With sidecars: each pod's reported state and lag, as the controller's receiver keeps it. */
+export const SIDECAR_HEADER = `${HEADER}  pod:state(lag) as reported`;
 
 /** One line of the live view. */
 export function sampleLine(now: Date, s: Sample): string {
@@ -49,7 +94,8 @@ export function sampleLine(now: Date, s: Sample): string {
     lag = String(totalLag(s.lags));
     parts = `[${s.lags.map((l) => pad(`${l.lag}${l.committed ? " " : "*"}`, 5)).join("")} ]`;
   }
-  return `${clock(now)}  ${pad(since, 6)}  ${replicas.padEnd(23)} ${pad(lag, 6)}  ${parts.padEnd(38)}  ${s.active ?? "-"}`;
+  const line = `${clock(now)}  ${pad(since, 6)}  ${replicas.padEnd(23)} ${pad(lag, 6)}  ${parts.padEnd(38)}  ${s.active ?? "-"}`;
+  return s.reported ? `${line.padEnd(HEADER.length)}  ${reportedPodsText(s.reported)}` : line;
 }
 
 export interface EventLike {
