@@ -37,7 +37,7 @@ import {
 } from "../support/controller.js";
 import { compileController } from "./compiled.js";
 
-const POLL_S = 10;
+export const POLL_S = 10;
 const BURST = 100;
 
 export interface ReactionBenchIO {
@@ -58,7 +58,7 @@ interface Scenario {
   toMax: number[];
 }
 
-function envInt(name: string, fallback: number): number {
+export function envInt(name: string, fallback: number): number {
   const raw = process.env[name]?.trim();
   if (!raw) return fallback;
   const n = Number(raw);
@@ -66,15 +66,37 @@ function envInt(name: string, fallback: number): number {
   return n;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number): Promise<unknown> => new Promise((r) => setTimeout(r, ms));
 
 /** Total of a counter family (all label sets) in Prometheus text. */
-function counterTotal(text: string, name: string): number {
+export function counterTotal(text: string, name: string): number {
   let total = 0;
   for (const line of text.split("\n")) {
     if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.split(" ").at(-1));
   }
   return total;
+}
+
+/**
+ * Waits for a moment of the poll period drawn at random (polls fall on multiples of it, loops.ts), so that
+ * the polling side waits on average half a period, as a user's burst would. Returns that moment, in ms.
+ */
+export async function atRandomMomentOfPoll(): Promise<number> {
+  const phase = 500 + Math.random() * (POLL_S * 1000 - 1000);
+  await sleep((phase - (Date.now() % (POLL_S * 1000)) + POLL_S * 1000) % (POLL_S * 1000));
+  return phase;
+}
+
+/** The `/scale` writes of one ScaledObject (`namespace/name`) in the controller's log from line `from` on. */
+export function scaleWrites(
+  controller: ControllerProcess,
+  from: number,
+  scaledObject: string,
+): { at: number; to: number }[] {
+  return controller.logs
+    .slice(from)
+    .filter((l) => l.msg === "scaled" && l.scaledObject === scaledObject)
+    .map((l) => ({ at: Date.parse(String(l.time)), to: Number(l.to) }));
 }
 
 /**
@@ -200,19 +222,13 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
         await setDeploymentReplicas(rest, s.ns.name, `from-${s.start}`, s.start);
       }
       await sleep(16_000);
-      // A moment of the poll period drawn at random (polls fall on multiples of it, loops.ts), so that the
-      // polling side waits on average half a period, as a user's burst would.
-      const phase = 500 + Math.random() * (POLL_S * 1000 - 1000);
-      await sleep((phase - (Date.now() % (POLL_S * 1000)) + POLL_S * 1000) % (POLL_S * 1000));
+      const phase = await atRandomMomentOfPoll();
       const marks = scenarios.map((s) => s.controller.logs.length);
       const producedAt = Date.now();
       await Promise.all(scenarios.map((s) => produce(k, s.topic, BURST)));
       await sleep(2.5 * POLL_S * 1000);
       scenarios.forEach((s, i) => {
-        const writes = s.controller.logs
-          .slice(marks[i])
-          .filter((l) => l.msg === "scaled" && l.scaledObject === `${s.ns.name}/from-${s.start}`)
-          .map((l) => ({ at: Date.parse(String(l.time)), to: Number(l.to) }));
+        const writes = scaleWrites(s.controller, marks[i]!, `${s.ns.name}/from-${s.start}`);
         const first = writes[0];
         const max = writes.find((w) => w.to === 5);
         if (first) s.first.push((first.at - producedAt) / 1000);
