@@ -157,7 +157,8 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
     cleanups.push(nsWatch.remove);
     const nsPoll = await createNamespace(stack, "bench-poll");
     cleanups.push(nsPoll.remove);
-    const common = { stack, compiledMain: compiled.main, extraArgs: ["--log-level=info"] };
+    // startController gives --log-level=debug (a second --log-level is refused); the bench reads info lines only.
+    const common = { stack, compiledMain: compiled.main };
     const watched = await startController({
       ...common,
       name: `bench-watch-${nsWatch.name}`,
@@ -168,7 +169,7 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
       ...common,
       name: `bench-poll-${nsPoll.name}`,
       watchNamespaces: [nsPoll.name],
-      extraArgs: ["--log-level=info", "--end-offset-watch-interval=0"],
+      extraArgs: ["--end-offset-watch-interval=0"],
     });
     cleanups.push(async () => void (await polling.stop()));
 

@@ -229,7 +229,8 @@ export async function runSidecarBench(stack: StackInfo, io: ReactionBenchIO): Pr
     cleanups.push(nsReports.remove);
     const nsPoll = await createNamespace(stack, "bench-poll");
     cleanups.push(nsPoll.remove);
-    const common = { stack, compiledMain: compiled.main, extraArgs: ["--log-level=info"] };
+    // startController gives --log-level=debug (a second --log-level is refused); the bench reads info lines only.
+    const common = { stack, compiledMain: compiled.main };
     const { controller: withReports, port } = await startWithReceiver({
       ...common,
       name: `bench-reports-${nsReports.name}`,
@@ -240,7 +241,7 @@ export async function runSidecarBench(stack: StackInfo, io: ReactionBenchIO): Pr
       ...common,
       name: `bench-poll-${nsPoll.name}`,
       watchNamespaces: [nsPoll.name],
-      extraArgs: ["--log-level=info", "--reports=off", "--end-offset-watch-interval=0"],
+      extraArgs: ["--reports=off", "--end-offset-watch-interval=0"],
     });
     cleanups.push(async () => void (await polling.stop()));
     const reportUrl = `http://127.0.0.1:${port}/v1/reports`;
