@@ -9,7 +9,7 @@
  * max 5, 5 partitions) over Deployments whose pods only sleep, so the lag stays what was produced. Each
  * burst: reset (lag 0 by committing at the end, replicas back to the start), wait one poll so every
  * controller has seen the reset, produce 100 messages at a moment of the poll period drawn at random (as a
- * user's burst would come), then read the time of each `/scale` write from the controllers' `scaled` log lines.
+ * user's burst would come; each burst within its own slice of the period), then read the time of each `/scale` write from the controllers' `scaled` log lines.
  * BENCH_BURSTS (default 5) bursts. Before that, the watch alone on 1, 10 and 100 topics: its Kafka requests
  * per second.
  */
