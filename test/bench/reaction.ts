@@ -80,17 +80,19 @@ export function counterTotal(text: string, name: string): number {
 /**
  * Waits for a moment of the poll period drawn at random (polls fall on multiples of it, loops.ts), so that
  * the polling side waits on average half a period, as a user's burst would. Burst `i` of `n` draws within
- * the i-th of n equal slices of the period, so that a few bursts cover the whole period rather than
- * bunching by chance at its end (which made polling look fast) or start. Returns that moment, in ms.
+ * the i-th of n equal slices of the period, and within the `j`-th of n slices of its second (the end-offset
+ * watch ticks on whole seconds), so that a few bursts cover both rather than bunching by chance (a run
+ * whose bursts all fell late in the period made polling look fast). Returns that moment, in ms.
  */
-export async function atRandomMomentOfPoll(i: number, n: number): Promise<number> {
+export async function atRandomMomentOfPoll(i: number, j: number, n: number): Promise<number> {
   const span = POLL_S * 1000 - 1000;
-  const phase = 500 + ((i % n) + Math.random()) * (span / n);
+  const second = Math.floor((500 + ((i % n) + Math.random()) * (span / n)) / 1000);
+  const phase = Math.max(500, second * 1000 + (((j % n) + Math.random()) * 1000) / n);
   await sleep((phase - (Date.now() % (POLL_S * 1000)) + POLL_S * 1000) % (POLL_S * 1000));
   return phase;
 }
 
-/** 0 … n-1 in a random order: which slice of the poll period each burst falls in. */
+/** 0 … n-1 in a random order: which slice of the poll period (or of the second) each burst falls in. */
 export function shuffled(n: number): number[] {
   const out = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
@@ -229,7 +231,7 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
       counterTotal(await watched.metrics(), "lagscale_end_offset_watch_requests_total");
     const r0 = await requestsAt();
     const rt0 = Date.now();
-    const order = shuffled(bursts);
+    const [order, within] = [shuffled(bursts), shuffled(bursts)];
     for (let b = 0; b < bursts; b++) {
       // Reset, then one full poll period (and the HPA's 15 s scale-up period) so every controller saw it.
       for (const s of scenarios) {
@@ -237,7 +239,7 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
         await setDeploymentReplicas(rest, s.ns.name, `from-${s.start}`, s.start);
       }
       await sleep(16_000);
-      const phase = await atRandomMomentOfPoll(order[b]!, bursts);
+      const phase = await atRandomMomentOfPoll(order[b]!, within[b]!, bursts);
       const marks = scenarios.map((s) => s.controller.logs.length);
       const producedAt = Date.now();
       await Promise.all(scenarios.map((s) => produce(k, s.topic, BURST)));

@@ -12,7 +12,7 @@
  * demo consumer (SLEEP=1: one message a second per pod, so the lag stays for the whole measurement and drains
  * before the next burst) with the sidecar beside it, built by `withSidecar`; with polling only they sleep,
  * and the lag is reset by committing at the end. Bursts of 30 (from 1: asks for 3) and 60 messages (from 3:
- * asks for 6), each at a random moment of its own slice of the poll period, BENCH_BURSTS (default 5) times; BENCH_IDLE_S (default
+ * asks for 6), each at a random moment of its own slice of the poll period and of the second, BENCH_BURSTS (default 5) times; BENCH_IDLE_S (default
  * 30) seconds of idle request counting first, and each burst's first BUSY_S seconds count as busy.
  */
 import type { V1PodSpec } from "@kubernetes/client-node";
@@ -332,7 +332,7 @@ export async function runSidecarBench(stack: StackInfo, io: ReactionBenchIO): Pr
       accumulate(idle.polling, before.polling, await read("polling"), s);
     }
 
-    const order = shuffled(bursts);
+    const [order, within] = [shuffled(bursts), shuffled(bursts)];
     for (let b = 0; b < bursts; b++) {
       if (b > 0) {
         // Reset: the consumers drain their lag (polling's lag is committed away), replicas back to the start;
@@ -353,7 +353,7 @@ export async function runSidecarBench(stack: StackInfo, io: ReactionBenchIO): Pr
         await sleep(16_000);
         await Promise.all(reporting.map((s) => stableGroup(k, s.group, s.start, 120_000)));
       }
-      const phase = await atRandomMomentOfPoll(order[b]!, bursts);
+      const phase = await atRandomMomentOfPoll(order[b]!, within[b]!, bursts);
       const marks = scenarios.map((s) => s.controller.logs.length);
       const before = { reports: await read("reports"), polling: await read("polling") };
       const producedAt = Date.now();
