@@ -9,7 +9,7 @@
  * max 5, 5 partitions) over Deployments whose pods only sleep, so the lag stays what was produced. Each
  * burst: reset (lag 0 by committing at the end, replicas back to the start), wait one poll so every
  * controller has seen the reset, produce 100 messages at a moment of the poll period drawn at random (as a
- * user's burst would come), then read the time of each `/scale` write from the controllers' `scaled` log lines.
+ * user's burst would come; each burst within its own slice of the period), then read the time of each `/scale` write from the controllers' `scaled` log lines.
  * BENCH_BURSTS (default 5) bursts. Before that, the watch alone on 1, 10 and 100 topics: its Kafka requests
  * per second.
  */
@@ -37,7 +37,7 @@ import {
 } from "../support/controller.js";
 import { compileController } from "./compiled.js";
 
-const POLL_S = 10;
+export const POLL_S = 10;
 const BURST = 100;
 
 export interface ReactionBenchIO {
@@ -58,7 +58,7 @@ interface Scenario {
   toMax: number[];
 }
 
-function envInt(name: string, fallback: number): number {
+export function envInt(name: string, fallback: number): number {
   const raw = process.env[name]?.trim();
   if (!raw) return fallback;
   const n = Number(raw);
@@ -66,15 +66,52 @@ function envInt(name: string, fallback: number): number {
   return n;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number): Promise<unknown> => new Promise((r) => setTimeout(r, ms));
 
 /** Total of a counter family (all label sets) in Prometheus text. */
-function counterTotal(text: string, name: string): number {
+export function counterTotal(text: string, name: string): number {
   let total = 0;
   for (const line of text.split("\n")) {
     if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.split(" ").at(-1));
   }
   return total;
+}
+
+/**
+ * Waits for a moment of the poll period drawn at random (polls fall on multiples of it, loops.ts), so that
+ * the polling side waits on average half a period, as a user's burst would. Burst `i` of `n` draws within
+ * the i-th of n equal slices of the period, and within the `j`-th of n slices of its second (the end-offset
+ * watch ticks on whole seconds), so that a few bursts cover both rather than bunching by chance (a run
+ * whose bursts all fell late in the period made polling look fast). Returns that moment, in ms.
+ */
+export async function atRandomMomentOfPoll(i: number, j: number, n: number): Promise<number> {
+  const span = POLL_S * 1000 - 1000;
+  const second = Math.floor((500 + ((i % n) + Math.random()) * (span / n)) / 1000);
+  const phase = Math.max(500, second * 1000 + (((j % n) + Math.random()) * 1000) / n);
+  await sleep((phase - (Date.now() % (POLL_S * 1000)) + POLL_S * 1000) % (POLL_S * 1000));
+  return phase;
+}
+
+/** 0 … n-1 in a random order: which slice of the poll period (or of the second) each burst falls in. */
+export function shuffled(n: number): number[] {
+  const out = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** The `/scale` writes of one ScaledObject (`namespace/name`) in the controller's log from line `from` on. */
+export function scaleWrites(
+  controller: ControllerProcess,
+  from: number,
+  scaledObject: string,
+): { at: number; to: number }[] {
+  return controller.logs
+    .slice(from)
+    .filter((l) => l.msg === "scaled" && l.scaledObject === scaledObject)
+    .map((l) => ({ at: Date.parse(String(l.time)), to: Number(l.to) }));
 }
 
 /**
@@ -135,7 +172,8 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
     cleanups.push(nsWatch.remove);
     const nsPoll = await createNamespace(stack, "bench-poll");
     cleanups.push(nsPoll.remove);
-    const common = { stack, compiledMain: compiled.main, extraArgs: ["--log-level=info"] };
+    // startController gives --log-level=debug (a second --log-level is refused); the bench reads info lines only.
+    const common = { stack, compiledMain: compiled.main };
     const watched = await startController({
       ...common,
       name: `bench-watch-${nsWatch.name}`,
@@ -146,7 +184,7 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
       ...common,
       name: `bench-poll-${nsPoll.name}`,
       watchNamespaces: [nsPoll.name],
-      extraArgs: ["--log-level=info", "--end-offset-watch-interval=0"],
+      extraArgs: ["--end-offset-watch-interval=0"],
     });
     cleanups.push(async () => void (await polling.stop()));
 
@@ -193,6 +231,7 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
       counterTotal(await watched.metrics(), "lagscale_end_offset_watch_requests_total");
     const r0 = await requestsAt();
     const rt0 = Date.now();
+    const [order, within] = [shuffled(bursts), shuffled(bursts)];
     for (let b = 0; b < bursts; b++) {
       // Reset, then one full poll period (and the HPA's 15 s scale-up period) so every controller saw it.
       for (const s of scenarios) {
@@ -200,19 +239,13 @@ export async function runReactionBench(stack: StackInfo, io: ReactionBenchIO): P
         await setDeploymentReplicas(rest, s.ns.name, `from-${s.start}`, s.start);
       }
       await sleep(16_000);
-      // A moment of the poll period drawn at random (polls fall on multiples of it, loops.ts), so that the
-      // polling side waits on average half a period, as a user's burst would.
-      const phase = 500 + Math.random() * (POLL_S * 1000 - 1000);
-      await sleep((phase - (Date.now() % (POLL_S * 1000)) + POLL_S * 1000) % (POLL_S * 1000));
+      const phase = await atRandomMomentOfPoll(order[b]!, within[b]!, bursts);
       const marks = scenarios.map((s) => s.controller.logs.length);
       const producedAt = Date.now();
       await Promise.all(scenarios.map((s) => produce(k, s.topic, BURST)));
       await sleep(2.5 * POLL_S * 1000);
       scenarios.forEach((s, i) => {
-        const writes = s.controller.logs
-          .slice(marks[i])
-          .filter((l) => l.msg === "scaled" && l.scaledObject === `${s.ns.name}/from-${s.start}`)
-          .map((l) => ({ at: Date.parse(String(l.time)), to: Number(l.to) }));
+        const writes = scaleWrites(s.controller, marks[i]!, `${s.ns.name}/from-${s.start}`);
         const first = writes[0];
         const max = writes.find((w) => w.to === 5);
         if (first) s.first.push((first.at - producedAt) / 1000);

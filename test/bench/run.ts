@@ -13,7 +13,11 @@
  *
  * `npm run bench -- reaction`: the controller's reaction to a burst with and without the end-offset watch
  * (test/bench/reaction.ts), on the local stack.
+ *
+ * `npm run bench -- sidecar`: lagscale with sidecar reports against polling only, the Kafka requests of
+ * both, and the sidecar's RSS and CPU (test/bench/sidecar.ts), on the local stack.
  */
+import path from "node:path";
 import v8 from "node:v8";
 import vm from "node:vm";
 import kafkajs from "kafkajs";
@@ -29,7 +33,9 @@ import {
 import { OffsetCommitter, uniqueName } from "../lag/support.js";
 import { loadStack } from "../support/stack.js";
 import { NaiveLagReader } from "./naive-reader.js";
-import { runReactionBench } from "./reaction.js";
+import type { StackInfo } from "../stack/types.js";
+import { runReactionBench, type ReactionBenchIO } from "./reaction.js";
+import { runSidecarBench } from "./sidecar.js";
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -357,7 +363,8 @@ async function main(): Promise<void> {
   }
 }
 
-async function reaction(): Promise<void> {
+/** Runs a bench of the local stack (the one in $LAGSCALE_STACK_FILE, else reused or brought up). */
+async function onStack(bench: (stack: StackInfo, io: ReactionBenchIO) => Promise<void>): Promise<void> {
   const started = Date.now();
   let stack = process.env.LAGSCALE_STACK_FILE ? loadStack() : undefined;
   let down: (() => Promise<void>) | undefined;
@@ -368,14 +375,25 @@ async function reaction(): Promise<void> {
     if (ensured.startedHere && process.env.LAGSCALE_KEEP_STACK !== "1") down = ensured.down;
   }
   try {
-    await runReactionBench(stack, { figure, note, percentile });
+    // Helpers that read the stack from the environment (the sidecar's cost) see the same one.
+    process.env.LAGSCALE_STACK_FILE ??= path.join(stack.dir, "stack.json");
+    await bench(stack, { figure, note, percentile });
   } finally {
     if (down) await down();
     note(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 }
 
-(process.argv[2] === "reaction" ? reaction() : main()).then(
+const modes: Record<string, () => Promise<void>> = {
+  reaction: () => onStack(runReactionBench),
+  sidecar: () => onStack(runSidecarBench),
+};
+const mode = process.argv[2];
+if (mode !== undefined && !(mode in modes))
+  throw new Error(
+    `unknown bench mode ${JSON.stringify(mode)}: none (the lag reader), ${Object.keys(modes).join(", ")}`,
+  );
+(mode === undefined ? main() : modes[mode]!()).then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
