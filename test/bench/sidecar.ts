@@ -17,7 +17,8 @@
  */
 import type { V1PodSpec } from "@kubernetes/client-node";
 import type { Kafka } from "kafkajs";
-import { withSidecar, SIDECAR_TOKEN_VOLUME } from "../../controller/inject/sidecar.js";
+import { withSidecar } from "../../controller/inject/sidecar.js";
+import { localTokenFile } from "../demo/manifests.js";
 import type { KubeRest } from "../../controller/kube/index.js";
 import { startWithReceiver } from "../controller/reports-support.js";
 import { createTopic } from "../stack/kafka/index.js";
@@ -205,10 +206,7 @@ function consumerWithSidecar(
     bindAddress: "$(POD_IP)",
     env: [
       // The pod runner cannot mount at the token's path; it writes the projected token under its state dir.
-      {
-        name: "LAGSCALE_TOKEN_FILE",
-        value: `${stack.dir}/pods/$(POD_NAMESPACE)/$(POD_NAME)/volumes/${SIDECAR_TOKEN_VOLUME}/token`,
-      },
+      { name: "LAGSCALE_TOKEN_FILE", value: localTokenFile(stack.dir) },
       { name: "LOG_LEVEL", value: "warn" },
     ],
   });
