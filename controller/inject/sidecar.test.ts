@@ -54,3 +54,13 @@ test("extra env follows the generated variables, so it may refer to them", () =>
   assert.ok(names.indexOf("POD_IP") < names.indexOf("LAGSCALE_BIND_ADDRESS"));
   assert.equal(names.at(-1), "LAGSCALE_FAST_INTERVAL_MS");
 });
+
+test("extra env replaces a generated variable of the same name instead of doubling it", () => {
+  const spec = withSidecar(consumer, {
+    ...settings,
+    env: [{ name: "LAGSCALE_TOKEN_FILE", value: "/elsewhere/token" }],
+  });
+  const env = spec.initContainers?.[0]?.env ?? [];
+  const tokens = env.filter((e) => e.name === "LAGSCALE_TOKEN_FILE");
+  assert.deepEqual(tokens, [{ name: "LAGSCALE_TOKEN_FILE", value: "/elsewhere/token" }]);
+});

@@ -32,7 +32,10 @@ export interface SidecarSettings {
    * network namespace); `$(POD_IP)` where pods share one (the local stack).
    */
   bindAddress?: string;
-  /** More environment (intervals, credentials), after the generated variables so that they may refer to them. */
+  /**
+   * More environment (intervals, credentials), after the generated variables so that they may refer to them;
+   * one with a generated variable's name replaces it (a variable defined twice is refused by server-side apply).
+   */
   env?: V1EnvVar[];
   resources?: V1Container["resources"];
 }
@@ -43,7 +46,7 @@ const fieldRef = (name: string, fieldPath: string): V1EnvVar => ({
 });
 
 export function sidecarContainer(s: SidecarSettings): V1Container {
-  const env: V1EnvVar[] = [
+  const generated: V1EnvVar[] = [
     fieldRef("POD_NAME", "metadata.name"),
     fieldRef("POD_NAMESPACE", "metadata.namespace"),
     fieldRef("POD_IP", "status.podIP"),
@@ -56,8 +59,10 @@ export function sidecarContainer(s: SidecarSettings): V1Container {
     { name: "LAGSCALE_REPORT_URL", value: s.reportUrl },
     { name: "LAGSCALE_TOKEN_FILE", value: `${SIDECAR_TOKEN_DIR}/token` },
     ...(s.bindAddress !== undefined ? [{ name: "LAGSCALE_BIND_ADDRESS", value: s.bindAddress }] : []),
-    ...(s.env ?? []),
   ];
+  const extra = s.env ?? [];
+  const overridden = new Set(extra.map((e) => e.name));
+  const env = [...generated.filter((e) => !overridden.has(e.name)), ...extra];
   return {
     name: SIDECAR_CONTAINER,
     image: s.image,
