@@ -85,14 +85,25 @@ test("a kafka-go member and the TypeScript consumer share a group, whichever of 
       30_000,
     );
   };
-  const assertReadOwnPartitions = (member: MemberView, app: RunningApp, pattern: RegExp, phase: string) => {
-    const read = readBy(app, pattern);
-    for (const p of member.partitions) {
-      assert.ok(
-        read.get(p)?.includes(`${phase}-p${p}`),
-        `${phase}: ${member.clientHost} did not read partition ${p}`,
-      );
-    }
+  /**
+   * Each partition of the member was read by that process. The consumers commit before they process (as the Go
+   * original), so the commit that ended sendRound can come before the process logs the message: wait for the
+   * log line, then assert.
+   */
+  const assertReadOwnPartitions = async (
+    member: MemberView,
+    app: RunningApp,
+    pattern: RegExp,
+    phase: string,
+  ) => {
+    const missing = () =>
+      member.partitions.filter((p) => !readBy(app, pattern).get(p)?.includes(`${phase}-p${p}`));
+    await waitFor(
+      `${phase}: ${member.clientHost} logs its partitions`,
+      () => (missing().length === 0 ? true : undefined),
+      10_000,
+    ).catch(() => undefined);
+    for (const p of missing()) assert.fail(`${phase}: ${member.clientHost} did not read partition ${p}`);
   };
 
   // 1. The TypeScript consumer joins first and leads; the kafka-go member joins and gets its share from it.
@@ -107,14 +118,14 @@ test("a kafka-go member and the TypeScript consumer share a group, whichever of 
   const tsView = (host: string) => g.members.find((m) => m.clientHost === host)!;
   assert.ok(goView().partitions.length > 0 && tsView("/127.0.0.2").partitions.length > 0);
   await sendRound("one", 5);
-  assertReadOwnPartitions(goView(), go, GO_LINE, "one");
-  assertReadOwnPartitions(tsView("/127.0.0.2"), ts1, TS_LINE, "one");
+  await assertReadOwnPartitions(goView(), go, GO_LINE, "one");
+  await assertReadOwnPartitions(tsView("/127.0.0.2"), ts1, TS_LINE, "one");
 
   // 2. The TypeScript consumer leaves on SIGTERM; the kafka-go member takes everything and now leads.
   assert.equal((await ts1.signal("SIGTERM")).status, 0);
   g = await stableWith(["/127.0.0.1"]);
   await sendRound("two", 10);
-  assertReadOwnPartitions(goView(), go, GO_LINE, "two");
+  await assertReadOwnPartitions(goView(), go, GO_LINE, "two");
 
   // 3. A new TypeScript consumer joins a group led by kafka-go, and reads what kafka-go assigned it.
   const ts2 = startApp("consumer", { ...env, POD_IP: "127.0.0.3" });
@@ -123,8 +134,8 @@ test("a kafka-go member and the TypeScript consumer share a group, whichever of 
   assert.equal(g.protocol, "range");
   assert.ok(tsView("/127.0.0.3").partitions.length > 0, "kafka-go gave the TypeScript member nothing");
   await sendRound("three", 15);
-  assertReadOwnPartitions(goView(), go, GO_LINE, "three");
-  assertReadOwnPartitions(tsView("/127.0.0.3"), ts2, TS_LINE, "three");
+  await assertReadOwnPartitions(goView(), go, GO_LINE, "three");
+  await assertReadOwnPartitions(tsView("/127.0.0.3"), ts2, TS_LINE, "three");
 
   assert.equal((await go.signal("SIGTERM")).status, 0, go.stderr());
   assert.deepEqual(
