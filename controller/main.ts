@@ -20,7 +20,7 @@ import { EndOffsetWatch } from "../core/kafka/end-offset-watch.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { ApiAuthSources, clusterObjectNamespaceFromEnv } from "./auth/index.js";
 import { parseConfig, usage, type ControllerConfig } from "./config.js";
-import { startHttpServer, type Check, type RunningHttpServer } from "./http.js";
+import { startHttpServer, type Check, type RunningHttpServer } from "../core/http/server.js";
 import { connectKube, KubeRest, loadKubeConfig, type KubeIO } from "./kube/index.js";
 import {
   combineCallbacks,

@@ -8,7 +8,7 @@
  * with every problem listed). SIGTERM or SIGINT: stop, exit 0 within a second or two.
  */
 import { readFileSync } from "node:fs";
-import { startHttpServer, type RunningHttpServer } from "../controller/http.js";
+import { startHttpServer, type RunningHttpServer } from "../core/http/server.js";
 import { createLogger } from "../core/log.js";
 import { parseSidecarConfig, type SidecarConfig } from "./config.js";
 import { KafkajsPodKafka } from "./kafka.js";

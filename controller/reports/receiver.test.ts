@@ -10,7 +10,7 @@ import { podTokenReview, SAMPLE_NOW, samplePod, sampleReport } from "../../test/
 import { ReportAuthenticator, type TokenReviewStatus } from "./auth.js";
 import { TokenBuckets } from "./ratelimit.js";
 import { ReportReceiver, type ContextLookup, type LeaderReports } from "./receiver.js";
-import { HttpError } from "../server-limits.js";
+import { HttpError } from "../../core/http/limits.js";
 import type { ReportRequest } from "./server.js";
 import { ReportStore } from "./store.js";
 

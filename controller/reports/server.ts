@@ -1,7 +1,7 @@
 /**
  * The report receiver's HTTP(S) server: `POST /v1/reports` on every controller replica. What a report means is
  * receiver.ts; this file is only the transport. Its limits (headers, timeouts, connections), body reading
- * (413 past the cap, declared or streamed), path parsing and top-level handler are server-limits.ts's, as for
+ * (413 past the cap, declared or streamed), path parsing and top-level handler are core/http/limits.ts's, as for
  * every lagscale server, so nothing a client sends can stop the process; answers here are JSON
  * (`{ "error": … }` when refused), which the sidecar logs.
  *
@@ -22,7 +22,7 @@ import {
   requestPath,
   serverOptions,
   type ServerLimits,
-} from "../server-limits.js";
+} from "../../core/http/limits.js";
 import { TlsFiles, type TlsFilePaths } from "../tls-files.js";
 
 export const REPORTS_PATH = "/v1/reports";

@@ -20,7 +20,7 @@ import {
   type RawCase,
   type RawTarget,
 } from "../../test/support/raw-http.js";
-import { DEFAULT_LIMITS, type ServerLimits } from "../server-limits.js";
+import { DEFAULT_LIMITS, type ServerLimits } from "../../core/http/limits.js";
 import type { WebhookLookups } from "./lookups.js";
 import { startWebhookServer, WEBHOOK_PATHS, type WebhookServer } from "./server.js";
 

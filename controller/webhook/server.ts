@@ -2,7 +2,7 @@
  * The validating webhook's HTTPS server. Every controller replica serves it. TLS certificate and key are
  * read from files and reloaded when either changes (tls-files.ts, shared with the report receiver). A request that is not a well-formed
  * AdmissionReview gets HTTP 400 with a message, a body above 3 MiB 413, an unknown path 404; the limits on
- * headers, time and connections and the top-level handler are server-limits.ts's, shared with the other
+ * headers, time and connections and the top-level handler are core/http/limits.ts's, shared with the other
  * servers, so nothing a client sends can stop the server.
  */
 import { createServer, type Server } from "node:https";
@@ -28,7 +28,7 @@ import {
   sendText,
   serverOptions,
   type ServerLimits,
-} from "../server-limits.js";
+} from "../../core/http/limits.js";
 import { TlsFiles } from "../tls-files.js";
 import type { WebhookLookups } from "./lookups.js";
 import { webhookMetrics, type WebhookMetrics } from "./metrics.js";
@@ -61,7 +61,7 @@ export interface WebhookServerOptions {
   logger: Logger;
   /** How often the certificate files are checked for changes; default 10 s. */
   certCheckIntervalMs?: number;
-  /** Defaults to DEFAULT_LIMITS (see server-limits.ts). */
+  /** Defaults to DEFAULT_LIMITS (see core/http/limits.ts). */
   limits?: ServerLimits;
 }
 

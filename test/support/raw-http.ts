@@ -2,7 +2,7 @@
  * Raw HTTP/1.x over a socket, for the hostile-input suites: bytes no well-behaved client would send, and what
  * came back. Every exchange is bounded in time and in bytes read, and talks to 127.0.0.1 only.
  *
- * `PARSER_CASES` are requests Node's parser or the shared server limits (controller/server-limits.ts) refuse
+ * `PARSER_CASES` are requests Node's parser or the shared server limits (core/http/limits.ts) refuse
  * before any handler runs, so every lagscale server answers them the same way.
  */
 import assert from "node:assert/strict";

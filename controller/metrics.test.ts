@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Registry } from "prom-client";
-import { startHttpServer } from "./http.js";
+import { startHttpServer } from "../core/http/server.js";
 import { ControllerMetrics } from "./metrics.js";
 
 const labels = {

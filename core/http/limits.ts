@@ -20,7 +20,7 @@
 import type { IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
-import type { Logger } from "../core/log.js";
+import type { Logger } from "../log.js";
 
 export interface ServerLimits {
   /** Total size of the request line and headers (Node's default is 16 KiB). */

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { exchange } from "../test/support/raw-http.js";
-import { guard, hardenServer, HttpError, readBody, requestPath, serverOptions } from "./server-limits.js";
+import { exchange } from "../../test/support/raw-http.js";
+import { guard, hardenServer, HttpError, readBody, requestPath, serverOptions } from "./limits.js";
 
 test("requestPath never throws and reads the path of every request-target form", () => {
   const cases: [string | undefined, string][] = [

@@ -1,15 +1,15 @@
 /**
- * The controller's plain HTTP servers: `/metrics` (Prometheus text format from the registry) and the probes
+ * The plain HTTP servers of the controller and the sidecar: `/metrics` (Prometheus text format from the registry) and the probes
  * `/healthz` and `/readyz`. A probe answers 200 `ok` when its check returns nothing, else 500 with the
  * reason, in the text form controller-runtime's probes use (`[-]name failed: reason`).
  *
- * Any pod may reach these ports: requests go through server-limits.ts (limits, a top-level handler, a path
+ * Any pod may reach these ports: requests go through limits.ts (limits, a top-level handler, a path
  * read without throwing), so no request can stop the process.
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
-import type { Logger } from "../core/log.js";
+import type { Logger } from "../log.js";
 import {
   DEFAULT_LIMITS,
   guard,
@@ -20,7 +20,7 @@ import {
   requestQuery,
   serverOptions,
   type ServerLimits,
-} from "./server-limits.js";
+} from "./limits.js";
 
 /** A probe check: undefined when healthy, else why not. */
 export type Check = () => string | undefined;
@@ -37,7 +37,7 @@ export interface HttpServerOptions {
   healthz?: Record<string, Check>;
   readyz?: Record<string, Check>;
   logger?: Logger;
-  /** Defaults to DEFAULT_LIMITS (see server-limits.ts). */
+  /** Defaults to DEFAULT_LIMITS (see limits.ts). */
   limits?: ServerLimits;
 }
 

@@ -18,9 +18,9 @@ import {
   trickle,
   type RawCase,
   type RawTarget,
-} from "../test/support/raw-http.js";
-import { startHttpServer, type RunningHttpServer } from "./http.js";
-import { DEFAULT_LIMITS, type ServerLimits } from "./server-limits.js";
+} from "../../test/support/raw-http.js";
+import { startHttpServer, type RunningHttpServer } from "./server.js";
+import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 
 const H = "Host: 127.0.0.1\r\n";
 
