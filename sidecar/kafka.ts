@@ -22,13 +22,8 @@
 import kafkajs from "kafkajs";
 import type { Logger } from "pino";
 import { BatchedLagReader } from "../core/kafka/batched-reader.js";
-import { kafkajsConfig } from "../core/kafka/connection.js";
-import {
-  createInternalCluster,
-  kafkaErrorName,
-  kafkaErrorType,
-  type InternalCluster,
-} from "../core/kafka/kafkajs-internals.js";
+import { connectInternalCluster } from "../core/kafka/connection.js";
+import { kafkaErrorName, kafkaErrorType, type InternalCluster } from "../core/kafka/kafkajs-internals.js";
 import type { KafkaConnection } from "../core/kafka/types.js";
 import type { OffsetResetPolicy, PartitionOffsets, TopicPartition } from "../core/lag/index.js";
 import type { PodReading } from "./classify.js";
@@ -238,21 +233,14 @@ export class KafkajsPodKafka implements PodKafka {
   /** Connects once (ApiVersions, SASL, Metadata for the broker list); a failed attempt is dropped. */
   private async connected(): Promise<InternalCluster> {
     if (this.cluster !== undefined) return this.cluster;
-    const cluster = createInternalCluster({
-      config: kafkajsConfig(this.options.connection, this.options.clientId, {
-        connectionTimeoutMs: 3_000,
-        requestTimeoutMs: 5_000,
-        retries: 1,
-      }),
-      onNetworkEvent: (_kind, event) => this.count(event.apiName),
+    const cluster = await connectInternalCluster({
+      connection: this.options.connection,
+      clientId: this.options.clientId,
+      timeouts: { connectionTimeoutMs: 3_000, requestTimeoutMs: 5_000, retries: 1 },
+      log: this.options.logger,
+      label: "sidecar",
+      onRequest: (apiName) => this.count(apiName),
     });
-    try {
-      await cluster.connect();
-      await cluster.refreshMetadata();
-    } catch (err) {
-      await cluster.disconnect().catch(() => undefined);
-      throw err;
-    }
     this.cluster = cluster;
     return cluster;
   }

@@ -13,12 +13,10 @@
  *   5. one ListOffsets (earliest) per leader for the partitions that need a log-start offset, if any.
  * Callers arriving while a round is in flight wait for the next one; callers in the same tick share one.
  */
-import kafkajs from "kafkajs";
 import type { Logger } from "pino";
 import { createLogger } from "../log.js";
-import { connectionKey, connectionLabel, connectionProblems, kafkajsConfig } from "./connection.js";
+import { connectInternalCluster, connectionKey, connectionLabel, connectionProblems } from "./connection.js";
 import {
-  createInternalCluster,
   describeKafkaError,
   EARLIEST_TIMESTAMP,
   isKafkaConnectionError,
@@ -302,36 +300,19 @@ class ClusterClient {
   private async connect(): Promise<InternalCluster> {
     if (this.cluster) return this.cluster;
     if (!this.connecting) {
-      const attempt = (async () => {
-        const build = this.options.createCluster ?? createInternalCluster;
-        const cluster = build({
-          config: {
-            ...kafkajsConfig(this.connection, this.options.clientId, {
-              connectionTimeoutMs: this.options.connectionTimeoutMs,
-              requestTimeoutMs: this.options.requestTimeoutMs,
-              retries: this.options.retries,
-            }),
-            // kafkajs logs every failed request as an error; the reader reports them in its results, so
-            // kafkajs's own lines go to debug.
-            logLevel: kafkajs.logLevel.ERROR,
-            logCreator: () => (entry) =>
-              this.log.debug(
-                { cluster: this.label, kafkajs: entry.namespace, ...entry.log },
-                entry.log.message,
-              ),
-          },
-          onNetworkEvent: (_kind, event) => this.countRequest(event.apiName),
-        });
-        try {
-          await cluster.connect();
-          // No target topics: this asks for the broker list only.
-          await cluster.refreshMetadata();
-        } catch (error) {
-          void cluster.disconnect().catch(() => undefined);
-          throw error;
-        }
-        return cluster;
-      })();
+      const attempt = connectInternalCluster({
+        connection: this.connection,
+        clientId: this.options.clientId,
+        timeouts: {
+          connectionTimeoutMs: this.options.connectionTimeoutMs,
+          requestTimeoutMs: this.options.requestTimeoutMs,
+          retries: this.options.retries,
+        },
+        log: this.log,
+        label: this.label,
+        onRequest: (apiName) => this.countRequest(apiName),
+        ...(this.options.createCluster ? { createCluster: this.options.createCluster } : {}),
+      });
       this.connecting = attempt;
       attempt.then(
         (cluster) => {

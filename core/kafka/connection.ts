@@ -1,6 +1,15 @@
-/** Cluster identity (which triggers share a connection) and the kafkajs client options for a connection. */
+/**
+ * Cluster identity (which triggers share a connection), the kafkajs client options for a connection, and the
+ * one way lagscale's Kafka clients (lag reader, end-offset watch, sidecar) open a cluster connection.
+ */
 import { createHash } from "node:crypto";
-import type { KafkaConfig, SASLOptions } from "kafkajs";
+import kafkajs, { type KafkaConfig, type SASLOptions } from "kafkajs";
+import type { Logger } from "../log.js";
+import {
+  createInternalCluster,
+  type InternalCluster,
+  type InternalClusterOptions,
+} from "./kafkajs-internals.js";
 import type { KafkaConnection } from "./types.js";
 
 /** Host names are case-insensitive; the same list as core/triggers' kafkaClusterIdentity uses. */
@@ -101,4 +110,43 @@ export function kafkajsConfig(connection: KafkaConnection, clientId: string, t: 
     };
   }
   return config;
+}
+
+export interface ClusterConnectOptions {
+  connection: KafkaConnection;
+  clientId: string;
+  timeouts: ClientTimeouts;
+  /** kafkajs's own lines go here at debug: the callers report failed requests in their results. */
+  log: Logger;
+  /** Names the cluster in those lines. */
+  label: string;
+  /** Every response or request timeout, by API name (the request counters). */
+  onRequest(apiName: string): void;
+  /** Tests inject a fake cluster. */
+  createCluster?: (options: InternalClusterOptions) => InternalCluster;
+}
+
+/**
+ * A connected cluster: ApiVersions, SASL, and Metadata for the broker list only (no topics). A failed attempt
+ * is disconnected before the error is thrown, so nothing is left half open.
+ */
+export async function connectInternalCluster(o: ClusterConnectOptions): Promise<InternalCluster> {
+  const build = o.createCluster ?? createInternalCluster;
+  const cluster = build({
+    config: {
+      ...kafkajsConfig(o.connection, o.clientId, o.timeouts),
+      logLevel: kafkajs.logLevel.ERROR,
+      logCreator: () => (entry) =>
+        o.log.debug({ cluster: o.label, kafkajs: entry.namespace, ...entry.log }, entry.log.message),
+    },
+    onNetworkEvent: (_kind, event) => o.onRequest(event.apiName),
+  });
+  try {
+    await cluster.connect();
+    await cluster.refreshMetadata();
+  } catch (error) {
+    void cluster.disconnect().catch(() => undefined);
+    throw error;
+  }
+  return cluster;
 }

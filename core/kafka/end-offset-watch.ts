@@ -11,12 +11,10 @@
  *
  * I/O only: which topics to watch and what the offsets mean are the caller's business (`WatchSource`).
  */
-import kafkajs from "kafkajs";
 import type { Logger } from "pino";
 import { createLogger } from "../log.js";
-import { connectionKey, connectionLabel, connectionProblems, kafkajsConfig } from "./connection.js";
+import { connectInternalCluster, connectionKey, connectionLabel, connectionProblems } from "./connection.js";
 import {
-  createInternalCluster,
   describeKafkaError,
   isKafkaConnectionError,
   kafkaErrorType,
@@ -154,31 +152,23 @@ class ClusterWatch {
 
   private async connect(): Promise<InternalCluster> {
     if (this.cluster) return this.cluster;
-    const build = this.s.createCluster ?? createInternalCluster;
-    const cluster = build({
-      config: {
-        ...kafkajsConfig(this.connection, this.s.clientId, {
-          connectionTimeoutMs: this.s.connectionTimeoutMs,
-          requestTimeoutMs: this.s.requestTimeoutMs,
-          retries: 0, // the next tick is the retry
-        }),
-        logLevel: kafkajs.logLevel.ERROR,
-        logCreator: () => (entry) =>
-          this.log.debug({ cluster: this.label, kafkajs: entry.namespace, ...entry.log }, entry.log.message),
+    const cluster = await connectInternalCluster({
+      connection: this.connection,
+      clientId: this.s.clientId,
+      timeouts: {
+        connectionTimeoutMs: this.s.connectionTimeoutMs,
+        requestTimeoutMs: this.s.requestTimeoutMs,
+        retries: 0, // the next tick is the retry
       },
-      onNetworkEvent: (_kind, event) => {
-        this.counts[event.apiName] = (this.counts[event.apiName] ?? 0) + 1;
-        this.countInto[event.apiName] = (this.countInto[event.apiName] ?? 0) + 1;
-        this.s.onRequest?.(this.label, event.apiName);
+      log: this.log,
+      label: this.label,
+      onRequest: (apiName) => {
+        this.counts[apiName] = (this.counts[apiName] ?? 0) + 1;
+        this.countInto[apiName] = (this.countInto[apiName] ?? 0) + 1;
+        this.s.onRequest?.(this.label, apiName);
       },
+      ...(this.s.createCluster ? { createCluster: this.s.createCluster } : {}),
     });
-    try {
-      await cluster.connect();
-      await cluster.refreshMetadata();
-    } catch (error) {
-      void cluster.disconnect().catch(() => undefined);
-      throw error;
-    }
     this.cluster = cluster;
     return cluster;
   }
