@@ -18,7 +18,7 @@
 import type { V1PodSpec } from "@kubernetes/client-node";
 import type { Kafka } from "kafkajs";
 import { withSidecar } from "../../controller/inject/sidecar.js";
-import { localTokenFile } from "../demo/manifests.js";
+import { localTokenFile } from "../../demo-apps/demo/manifests.js";
 import type { KubeRest } from "../../controller/kube/index.js";
 import { startWithReceiver } from "../controller/reports-support.js";
 import { createTopic } from "../stack/kafka/index.js";

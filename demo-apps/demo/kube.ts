@@ -13,8 +13,8 @@ import {
   loadAllYaml,
   type V1Pod,
 } from "@kubernetes/client-node";
-import { apiStatus, describeError } from "../stack/pod-runner/kube.js";
-import { sleep } from "../stack/process.js";
+import { apiStatus, describeError } from "../../test/stack/pod-runner/kube.js";
+import { sleep } from "../../test/stack/process.js";
 import type { EventLike } from "./view.js";
 
 export const FIELD_MANAGER = "lagscale-demo";

@@ -11,22 +11,22 @@
 import path from "node:path";
 import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import type { Admin } from "kafkajs";
-import { SIDECAR_CONTAINER } from "../controller/inject/sidecar.js";
-import { kafkaClient } from "./stack/kafka/client.js";
-import { repoRoot } from "./stack/paths.js";
-import { describeError } from "./stack/pod-runner/kube.js";
-import { freePorts, sleep } from "./stack/process.js";
-import { ensureStack } from "./stack/stack.js";
-import type { StackInfo } from "./stack/types.js";
-import { parseArgs, USAGE, type DemoArgs } from "./demo/args.js";
+import { SIDECAR_CONTAINER } from "../../controller/inject/sidecar.js";
+import { kafkaClient } from "../../test/stack/kafka/client.js";
+import { repoRoot } from "../../test/stack/paths.js";
+import { describeError } from "../../test/stack/pod-runner/kube.js";
+import { freePorts, sleep } from "../../test/stack/process.js";
+import { ensureStack } from "../../test/stack/stack.js";
+import type { StackInfo } from "../../test/stack/types.js";
+import { parseArgs, USAGE, type DemoArgs } from "./args.js";
 import {
   controllerAlive,
   startController,
   stopLeftoverController,
   type ControllerHandle,
   type ControllerPorts,
-} from "./demo/controller.js";
-import { deleteGroup, freshTopic, readLag } from "./demo/kafka.js";
+} from "./controller.js";
+import { deleteGroup, freshTopic, readLag } from "./kafka.js";
 import {
   apply,
   deleteNamespace,
@@ -41,7 +41,7 @@ import {
   removeFinalizers,
   waitFor,
   type Kube,
-} from "./demo/kube.js";
+} from "./kube.js";
 import {
   CONSUMER,
   forLocalStack,
@@ -57,7 +57,7 @@ import {
   sourceImagePatch,
   TOPIC,
   withDemoSidecar,
-} from "./demo/manifests.js";
+} from "./manifests.js";
 import {
   clock,
   eventLine,
@@ -69,7 +69,7 @@ import {
   Tracker,
   type PodReport,
   type Sample,
-} from "./demo/view.js";
+} from "./view.js";
 
 const MAX_REPLICAS = 5;
 const TICK_MS = 2_000;

@@ -1,6 +1,6 @@
 /** The demo's Kafka side, through the admin API: a fresh `my-topic` and group `g1`, and the group's lag. */
 import type { Admin } from "kafkajs";
-import { sleep } from "../stack/process.js";
+import { sleep } from "../../test/stack/process.js";
 import type { PartitionLag } from "./view.js";
 
 function codeOf(err: unknown): string {

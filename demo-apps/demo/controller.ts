@@ -5,8 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { isAlive, sleep, spawnDetached, tail } from "../stack/process.js";
-import { repoRoot } from "../stack/paths.js";
+import { isAlive, sleep, spawnDetached, tail } from "../../test/stack/process.js";
+import { repoRoot } from "../../test/stack/paths.js";
 
 export interface ControllerHandle {
   pid: number;

@@ -4,7 +4,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { Admin } from "kafkajs";
-import { repoRoot } from "../stack/paths.js";
+import { repoRoot } from "../../test/stack/paths.js";
 import { DEFAULTS, parseArgs } from "./args.js";
 import { controllerArgs } from "./controller.js";
 import { deleteGroup } from "./kafka.js";
