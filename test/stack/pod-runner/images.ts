@@ -82,6 +82,14 @@ export const BUILTIN_IMAGES: ImageMap = {
     env: { NODE_ENV: "production" },
     description: "the lagscale sidecar (sidecar/), as its Dockerfile runs it",
   },
+  // The controller, run from the sources like the sidecar.
+  "lagscale/controller:dev": {
+    entrypoint: ["${node}", "--import", "${tsx}", "controller/main.ts"],
+    cmd: [],
+    workingDir: "${repoRoot}",
+    env: { NODE_ENV: "production" },
+    description: "the lagscale controller (controller/main.ts)",
+  },
 };
 
 export const IMAGES_ENV = "LAGSCALE_POD_RUNNER_IMAGES";
