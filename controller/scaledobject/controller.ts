@@ -383,13 +383,12 @@ export class ScaledObjectController implements ReportsSource {
 
   // ---- early evaluations (end-offset watch) --------------------------------------------------------------
 
-  private async evaluateWatched(batch: DueKey[]): Promise<void> {
+  private evaluateWatched(batch: DueKey[]): Map<string, Promise<void>> {
     for (const d of batch) this.early.started(d.key);
-    try {
-      await this.evaluateBatch(batch);
-    } finally {
-      for (const d of batch) this.early.ended(d.key);
-    }
+    const started = this.evaluateBatch(batch);
+    return new Map(
+      batch.map((d) => [d.key, started.then((own) => own.get(d.key)).finally(() => this.early.ended(d.key))]),
+    );
   }
 
   private onWatchTick(tick: WatchTick): void {
@@ -404,8 +403,13 @@ export class ScaledObjectController implements ReportsSource {
 
   // ---- evaluations --------------------------------------------------------------------------------------
 
-  private async evaluateBatch(batch: DueKey[]): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Prepares every object of the batch, starts all their reads together (one round per Kafka cluster), and
+   * answers with one promise per object that ends with its own evaluation, not the slowest of the batch.
+   */
+  private async evaluateBatch(batch: DueKey[]): Promise<Map<string, Promise<void>>> {
+    const own = new Map<string, Promise<void>>();
+    if (this.stopped) return own;
     const now = this.now();
     const runnable = batch.filter((due) => {
       const st = this.states.get(due.key);
@@ -433,7 +437,7 @@ export class ScaledObjectController implements ReportsSource {
         ),
       ),
     );
-    if (this.stopped) return;
+    if (this.stopped) return own;
     // Every read of the batch in this tick: one round per Kafka cluster.
     for (const p of prepared) {
       if (p.kind !== "ready" || p.pause.paused) continue;
@@ -451,19 +455,23 @@ export class ScaledObjectController implements ReportsSource {
         }
       }
     }
-    await Promise.all(
-      prepared.map(async (p) => {
-        if (p.kind === "skip") return;
-        const key = objectKey(p.so);
-        try {
-          await this.budgeted(key, "reading lag and deciding", this.finish(p));
-          const st = this.states.get(key);
-          if (st && p.kind === "ready") st.failures = 0;
-        } catch (err) {
-          await this.evaluationFailed(key, p.so, err);
-        }
-      }),
-    );
+    for (const p of prepared) {
+      if (p.kind === "skip") continue;
+      const key = objectKey(p.so);
+      own.set(
+        key,
+        (async () => {
+          try {
+            await this.budgeted(key, "reading lag and deciding", this.finish(p));
+            const st = this.states.get(key);
+            if (st && p.kind === "ready") st.failures = 0;
+          } catch (err) {
+            await this.evaluationFailed(key, p.so, err);
+          }
+        })(),
+      );
+    }
+    return own;
   }
 
   /** `work`, or an EvaluationOverran once the budget is spent; the object counts it as running until it ends. */

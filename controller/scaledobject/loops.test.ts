@@ -93,3 +93,37 @@ test("set with a new interval re-arms; with the same interval it changes nothing
   await loops.stop();
   assert.equal(loops.set("k2", 1000), false, "nothing starts after stop");
 });
+
+test("with one promise per key, a key is free again when its own evaluation ends, not the batch's", async () => {
+  let releaseSlow: () => void = () => {};
+  const runsOf = new Map<string, number>();
+  const loops = new EvaluationLoops({
+    run: (batch) =>
+      new Map(
+        batch.map((d) => {
+          runsOf.set(d.key, (runsOf.get(d.key) ?? 0) + 1);
+          const work =
+            d.key === "ns/slow"
+              ? new Promise<void>((r) => (releaseSlow = r))
+              : sleep(5).then(() => undefined);
+          return [d.key, work] as const;
+        }),
+      ),
+  });
+  loops.set("ns/slow", 60_000);
+  loops.set("ns/fast", 60_000);
+  loops.trigger("ns/slow");
+  loops.trigger("ns/fast");
+  await sleep(30);
+  // ns/slow still runs; ns/fast ended and can run again at once
+  loops.trigger("ns/fast");
+  loops.trigger("ns/slow");
+  await sleep(30);
+  assert.equal(runsOf.get("ns/fast"), 2, "the fast key ran again while the slow one of its batch still ran");
+  assert.equal(runsOf.get("ns/slow"), 1, "the slow key is not run twice at once");
+  releaseSlow();
+  await sleep(30);
+  assert.equal(runsOf.get("ns/slow"), 2, "the slow key runs again once its own evaluation ended");
+  releaseSlow();
+  await loops.stop();
+});

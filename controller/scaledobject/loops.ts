@@ -5,8 +5,9 @@
  * handed to `run` as one batch, which reads all their triggers in one round of the lag reader.
  *
  * A key is never evaluated twice at once: a key that falls due while its evaluation runs is evaluated again
- * right after. `remove` and `stop` wait for running evaluations, so a deleted object's finalizer never races
- * an evaluation of it.
+ * right after. `run` may answer with one promise per key: each key is then free again when its own evaluation
+ * ends, so an object whose broker never answers holds back no other object of its batch. `remove` and `stop`
+ * wait for running evaluations, so a deleted object's finalizer never races an evaluation of it.
  *
  * Intervals come from users (pollingInterval is any int32 of seconds in KEDA). Node runs a timer of more than
  * 2^31-1 ms (24.8 days) after 1 ms, so no timer here waits longer than MAX_TIMER_STEP_MS: a longer wait is
@@ -25,7 +26,8 @@ export interface DueKey {
 }
 
 export interface EvaluationLoopsOptions {
-  run: (batch: DueKey[]) => Promise<void>;
+  /** One promise for the whole batch, or one per key (a key missing from the map is done at once). */
+  run: (batch: DueKey[]) => Promise<void> | ReadonlyMap<string, Promise<void>>;
   logger?: Logger;
   now?: () => number;
 }
@@ -226,11 +228,21 @@ export class EvaluationLoops {
       this.due.delete(key);
     }
     if (batch.length === 0) return;
-    const run = this.options.run(batch).catch((err: unknown) => {
-      this.options.logger?.error({ err, keys: batch.map((d) => d.key) }, "evaluation batch failed");
-    });
+    const runs = this.options.run(batch);
+    const logged = (keys: string[], work: Promise<void>) =>
+      work.catch((err: unknown) => this.options.logger?.error({ err, keys }, "evaluation batch failed"));
+    const whole =
+      runs instanceof Promise
+        ? logged(
+            batch.map((d) => d.key),
+            runs,
+          )
+        : undefined;
     for (const d of batch) {
-      const p = run.finally(() => {
+      const own =
+        whole ??
+        logged([d.key], (runs as ReadonlyMap<string, Promise<void>>).get(d.key) ?? Promise.resolve());
+      const p = own.finally(() => {
         if (this.running.get(d.key) === p) this.running.delete(d.key);
         if (this.due.has(d.key)) this.scheduleFlush();
       });

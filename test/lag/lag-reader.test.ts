@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer } from "node:net";
 import { BatchedLagReader } from "../../core/kafka/batched-reader.js";
 import { lagRequestFromTrigger } from "../../core/kafka/from-trigger.js";
 import type { LagReader, LagReadResult } from "../../core/kafka/types.js";
@@ -13,6 +13,7 @@ import { evaluateKafkaLag, type LagEvaluationOk, type PersistentLagMemory } from
 import { parseKafkaTrigger, type KafkaTriggerInput } from "../../core/triggers/kafka.js";
 import type { StackInfo } from "../stack/types.js";
 import { loadStack } from "../support/stack.js";
+import { silentListener } from "../support/silent-listener.js";
 import { KafkaFixture, setupClient } from "./support.js";
 
 let stack: StackInfo;
@@ -404,22 +405,4 @@ async function closedLoopbackPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === "string") throw new Error("no port");
   return address.port;
-}
-
-async function silentListener(): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return {
-    port: address.port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
 }
