@@ -17,6 +17,7 @@ import { sleep } from "../stack/process.js";
 import { cacheDir, repoRoot } from "../stack/paths.js";
 import type { StackInfo } from "../stack/types.js";
 import { clients, createNamespace as createKubeNamespace } from "./kube.js";
+import { killWhenThisProcessEnds } from "./tie.js";
 import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
@@ -93,6 +94,7 @@ export async function startController(o: StartControllerOptions): Promise<Contro
   };
   const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
+  if (child.pid !== undefined) killWhenThisProcessEnds(child.pid);
   const logDir = path.join(o.stack.dir, "logs");
   mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `controller-${o.name}.log`);
