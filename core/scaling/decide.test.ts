@@ -15,6 +15,7 @@ import {
   type TriggerInput,
 } from "./decide.js";
 import { scalingSpecWithDefaults, type ScalingSpecInput } from "./spec.js";
+import { emptyHPAHistory } from "./hpa.js";
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const S = 1000;
@@ -36,11 +37,16 @@ function decide(
     spec: scalingSpecWithDefaults(specInput),
     triggers: [lag(0)],
     now: NOW,
+    history: running(),
     ...rest,
   });
 }
+/** The state of an object this controller has been evaluating: its HPA has memory (empty here). */
+function running(): ScalingState {
+  return { ...initialScalingState(), hpa: emptyHPAHistory() };
+}
 function withLastActive(t: number | undefined): ScalingState {
-  const s = initialScalingState();
+  const s = running();
   if (t !== undefined) s.lastActiveTime = t;
   return s;
 }
@@ -393,7 +399,7 @@ describe("ScaledObject decision: fallback (fallback_test.go, §2.9)", () => {
     n: number,
     status: "Happy" | "Failing" = n > 0 ? "Failing" : "Happy",
   ): ScalingState => ({
-    ...initialScalingState(),
+    ...running(),
     health: { "s0-kafka-orders": { numberOfFailures: n, status } },
   });
 
@@ -638,9 +644,9 @@ describe("ScaledObject decision: pause (§2.10)", () => {
   });
   it("pausing forgets the HPA's history, as deleting the HPA does", () => {
     const active = decide({}, { currentReplicas: 2, triggers: [lag(50)] });
-    assert.ok(active.state.hpa.recommendations.length > 0);
+    assert.ok((active.state.hpa?.recommendations.length ?? 0) > 0);
     const p = decide({}, { currentReplicas: 5, pause: { paused: true }, history: active.state });
-    assert.deepEqual(p.state.hpa, { recommendations: [], scaleUpEvents: [], scaleDownEvents: [] });
+    assert.equal(p.state.hpa, undefined);
   });
   it("paused-scale-out also stops the raise to minReplicaCount from 0 (KEDA raises it; the annotation says no scale-out)", () => {
     const r = decide(
@@ -691,10 +697,10 @@ describe("ScaledObject decision: what sidecar reports add", () => {
   it("during a rebalance the decision holds still and the HPA records nothing, unless it scales up", () => {
     const r = decide({}, { currentReplicas: 4, triggers: [lag(20)], reports: { rebalancing: true } });
     assert.deepEqual([r.decision.kind, r.decision.reason], ["hold", "rebalancing"], "no scale-in");
-    assert.deepEqual(r.state.hpa.recommendations, []);
+    assert.deepEqual(r.state.hpa?.recommendations, []);
     const steady = decide({}, { currentReplicas: 2, triggers: [lag(20)], reports: { rebalancing: true } });
     assert.deepEqual([steady.decision.kind, steady.decision.reason], ["hold", "rebalancing"]);
-    assert.deepEqual(steady.state.hpa.recommendations, []);
+    assert.deepEqual(steady.state.hpa?.recommendations, []);
     // New pods join the rebalance under way; waiting for its end would start another one.
     const up = decide({}, { currentReplicas: 2, triggers: [lag(100)], reports: { rebalancing: true } });
     assert.deepEqual(
@@ -715,9 +721,9 @@ describe("ScaledObject decision: state handling", () => {
   it("the state returned for a failed scale keeps the HPA's recommendation but not its scale event", () => {
     const r = decide({}, { currentReplicas: 2, triggers: [lag(100)], history: withLastActive(NOW - S) });
     assert.equal(r.decision.kind, "scale");
-    assert.equal(r.state.hpa.scaleUpEvents.length, 1);
-    assert.equal(r.stateIfScaleFails.hpa.scaleUpEvents.length, 0);
-    assert.deepEqual(r.stateIfScaleFails.hpa.recommendations, r.state.hpa.recommendations);
+    assert.equal(r.state.hpa?.scaleUpEvents.length, 1);
+    assert.equal(r.stateIfScaleFails.hpa?.scaleUpEvents.length, 0);
+    assert.deepEqual(r.stateIfScaleFails.hpa?.recommendations, r.state.hpa?.recommendations);
   });
   it("the input state is not modified", () => {
     const history = withLastActive(NOW - 1000 * S);
@@ -793,13 +799,16 @@ describe("ScaledObject decision: properties", () => {
       }),
     })
     .map(({ lastActiveAgo, failures, recs }): ScalingState => {
-      const s = initialScalingState();
+      const s = running();
       if (lastActiveAgo !== undefined) s.lastActiveTime = NOW - lastActiveAgo * S;
       s.health = {
         "s0-kafka-t": { numberOfFailures: failures, status: failures > 0 ? "Failing" : "Happy" },
         "s1-kafka-t": { numberOfFailures: failures, status: failures > 0 ? "Failing" : "Happy" },
       };
-      s.hpa.recommendations = recs.map((r) => ({ replicas: r.replicas, timestamp: NOW - r.ago * S }));
+      s.hpa = {
+        ...emptyHPAHistory(),
+        recommendations: recs.map((r) => ({ replicas: r.replicas, timestamp: NOW - r.ago * S })),
+      };
       return s;
     });
   const arbInput = fc.record({
@@ -883,5 +892,40 @@ describe("ScaledObject decision: properties", () => {
       }),
       { numRuns: 1500 },
     );
+  });
+});
+
+describe("ScaledObject decision: no HPA memory after a start or a failover", () => {
+  // The HPA's recordInitialRecommendation: the first reconcile of an HPA without memory records the current
+  // replicas, so the scale-down window must pass in observations before a scale-down.
+  it("4 → 1 is held for the stabilization window, though lastActiveTime is 100 s old and cooldown 300 s", () => {
+    const restored = { ...initialScalingState(), lastActiveTime: NOW - 100 * S };
+    const first = decide(
+      { cooldownPeriod: 300, minReplicaCount: 1 },
+      { currentReplicas: 4, triggers: [lag(0)], history: restored },
+    );
+    assert.deepEqual([first.decision.kind, after(first, 4)], ["hold", 4], "no premature scale-down");
+    let state = first.state;
+    for (let s = 30; s < 300; s += 30) {
+      const r = decide(
+        { cooldownPeriod: 300, minReplicaCount: 1 },
+        { currentReplicas: 4, triggers: [lag(0)], history: state, now: NOW + s * S },
+      );
+      assert.equal(after(r, 4), 4, `still 4 after ${s} s of observations`);
+      state = r.state;
+    }
+    const later = decide(
+      { cooldownPeriod: 300, minReplicaCount: 1 },
+      { currentReplicas: 4, triggers: [lag(0)], history: state, now: NOW + 300 * S },
+    );
+    assert.equal(after(later, 4), 1, "once a full window of observations has passed, the HPA scales down");
+  });
+  it("a scale-up is not held: the seeded recommendation only bounds scale-downs", () => {
+    const r = decide({}, { currentReplicas: 2, triggers: [lag(60)], history: initialScalingState() });
+    assert.deepEqual([r.decision.kind, after(r, 2)], ["scale", 6]);
+  });
+  it("with memory (an empty history, as in the Kubernetes HPA tests) the first decision may scale down", () => {
+    const r = decide({ minReplicaCount: 1 }, { currentReplicas: 4, triggers: [lag(10)] });
+    assert.deepEqual([r.decision.kind, after(r, 4)], ["scale", 1]);
   });
 });

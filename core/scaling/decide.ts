@@ -14,14 +14,7 @@ import {
   updateHealth,
   type HealthMap,
 } from "./fallback.js";
-import {
-  emptyHPAHistory,
-  hpaReconcile,
-  resolveBehavior,
-  type HPAHistory,
-  type HPAMetric,
-  type HPAResult,
-} from "./hpa.js";
+import { hpaReconcile, resolveBehavior, type HPAHistory, type HPAMetric, type HPAResult } from "./hpa.js";
 import type { ScalingSpec } from "./spec.js";
 
 export interface TriggerInput {
@@ -101,8 +94,11 @@ export interface ScalingState {
   /** Fully paused at the last evaluation (for the Paused/Unpaused events). */
   paused: boolean;
   conditions: Conditions;
-  /** What the HPA would remember: recommendations and scale events. */
-  hpa: HPAHistory;
+  /**
+   * What the HPA would remember: recommendations and scale events. Undefined for a new object and after a
+   * start, a failover or a pause, as a new HPA (or a restarted HPA controller) has no memory.
+   */
+  hpa?: HPAHistory;
 }
 
 export function initialConditions(): Conditions {
@@ -124,7 +120,6 @@ export function initialScalingState(): ScalingState {
     fallbackActive: false,
     paused: false,
     conditions: initialConditions(),
-    hpa: emptyHPAHistory(),
   };
 }
 
@@ -213,7 +208,8 @@ export function decideScaledObject(input: DecideInput): DecideResult {
     conditions.Paused = { status: "True", reason: "ScaledObjectPaused", message: "ScaledObject is paused" };
     if (!prev.paused)
       events.push({ type: "Normal", reason: "ScaledObjectPaused", message: "ScaledObject is paused" });
-    const state: ScalingState = { ...prev, paused: true, conditions, hpa: emptyHPAHistory() };
+    const state: ScalingState = { ...prev, paused: true, conditions };
+    delete state.hpa;
     const base = { state, stateIfScaleFails: state, conditions, events, eventsIfScaled: [] };
     const summary = { isActive: false, isError: false, activeTriggers: [], fallbackTriggers: [] };
     if (pause.pausedReplicas !== undefined && pause.pausedReplicas !== cur) {
@@ -360,7 +356,7 @@ export function decideScaledObject(input: DecideInput): DecideResult {
       fallbackActive,
       paused: false,
       conditions,
-      hpa: hpaHistory,
+      ...(hpaHistory ? { hpa: hpaHistory } : {}),
     };
     if (state.lastActiveTime === undefined) delete state.lastActiveTime;
     let stateIfScaleFails = state;
@@ -369,11 +365,13 @@ export function decideScaledObject(input: DecideInput): DecideResult {
       // lastActiveTime on activation only once the scale succeeded.
       stateIfScaleFails = {
         ...state,
-        hpa: {
-          ...hpaHistory,
-          scaleUpEvents: prev.hpa.scaleUpEvents,
-          scaleDownEvents: prev.hpa.scaleDownEvents,
-        },
+        ...(hpaHistory && {
+          hpa: {
+            ...hpaHistory,
+            scaleUpEvents: prev.hpa?.scaleUpEvents ?? [],
+            scaleDownEvents: prev.hpa?.scaleDownEvents ?? [],
+          },
+        }),
       };
       if (lastActiveTime === undefined) delete stateIfScaleFails.lastActiveTime;
       else stateIfScaleFails.lastActiveTime = lastActiveTime;

@@ -351,7 +351,8 @@ export interface HPAInput {
   maxReplicas: number;
   metrics: HPAMetric[];
   behavior: ResolvedBehavior;
-  history: HPAHistory;
+  /** What this HPA remembers; undefined when it has no memory yet (seeded as the HPA does). */
+  history: HPAHistory | undefined;
   now: number;
 }
 
@@ -384,13 +385,21 @@ export interface HPAResult {
  */
 export function hpaReconcile(input: HPAInput): HPAResult {
   const cur = input.currentReplicas;
+  // The HPA's recordInitialRecommendation: with no memory (a new object, a restart, a failover, an unpause)
+  // the current replicas are the first recommendation, so nothing scales down before a full window of
+  // observations. An empty history is memory too (the Kubernetes tests' empty slice), and is not seeded.
+  const seeded: HPAHistory = input.history ?? {
+    recommendations: [{ replicas: cur, timestamp: input.now }],
+    scaleUpEvents: [],
+    scaleDownEvents: [],
+  };
   const hold = (reason: HPAReason, message: string, proposals: (number | undefined)[] = []): HPAResult => ({
     replicas: cur,
     rescale: false,
     reason,
     message,
     proposals,
-    history: input.history,
+    history: seeded,
   });
   if (cur === 0 && input.minReplicas !== 0) {
     return hold("ScalingDisabled", "scaling is disabled since the replica count of the target is zero");
@@ -399,7 +408,7 @@ export function hpaReconcile(input: HPAInput): HPAResult {
   let desired: number;
   let reason: HPAReason;
   let message: string;
-  let history = input.history;
+  let history = seeded;
   let proposals: (number | undefined)[] = [];
   if (cur > input.maxReplicas) {
     desired = input.maxReplicas;
