@@ -28,9 +28,17 @@ const CTA = (spec: TriggerAuthenticationSpec): AuthLookup => ({
   spec,
 });
 
-function creds(metadata: Record<string, string>, auth?: AuthLookup, clusterObjectNamespace = "lagscale"): Credentials {
+function creds(
+  metadata: Record<string, string>,
+  auth?: AuthLookup,
+  clusterObjectNamespace = "lagscale",
+): Credentials {
   return credentialEnv({
-    trigger: { type: "kafka", metadata, ...(auth ? { authenticationRef: { name: auth.name, kind: auth.kind } } : {}) },
+    trigger: {
+      type: "kafka",
+      metadata,
+      ...(auth ? { authenticationRef: { name: auth.name, kind: auth.kind } } : {}),
+    },
     ...(auth ? { auth } : {}),
     podNamespace: "shop",
     clusterObjectNamespace,
@@ -80,7 +88,10 @@ test("credentials become references the pod can hold", () => {
     ],
     [
       "metadata's sasl wins over the TriggerAuthentication's, as in KEDA",
-      creds({ sasl: "scram_sha512" }, TA({ secretTargetRef: [{ parameter: "sasl", name: "s", key: "sasl" }] })),
+      creds(
+        { sasl: "scram_sha512" },
+        TA({ secretTargetRef: [{ parameter: "sasl", name: "s", key: "sasl" }] }),
+      ),
       { ok: true, env: [{ name: "KAFKA_SASL", value: "scram_sha512" }] },
     ],
     [
@@ -131,7 +142,11 @@ test("credentials become references the pod can hold", () => {
     ],
     [
       "a ClusterTriggerAuthentication reading lagscale's namespace when the pod is in it works",
-      creds({}, CTA({ secretTargetRef: [{ parameter: "password", name: "kafka-user", key: "password" }] }), "shop"),
+      creds(
+        {},
+        CTA({ secretTargetRef: [{ parameter: "password", name: "kafka-user", key: "password" }] }),
+        "shop",
+      ),
       { ok: true, env: [{ name: "KAFKA_PASSWORD", ...secret("kafka-user", "password") }] },
     ],
     [
@@ -147,7 +162,10 @@ test("credentials become references the pod can hold", () => {
     [
       "a missing TriggerAuthentication",
       creds({}, TA(undefined)),
-      { ok: false, problems: ["TriggerAuthentication shop/kafka-auth (the trigger's authenticationRef) does not exist"] },
+      {
+        ok: false,
+        problems: ["TriggerAuthentication shop/kafka-auth (the trigger's authenticationRef) does not exist"],
+      },
     ],
     [
       "an env entry the consumer defines through envFrom",
@@ -174,7 +192,9 @@ test("credentials become references the pod can hold", () => {
       creds({ sasl: "oauthbearer" }),
       {
         ok: false,
-        problems: ["sasl oauthbearer: the sidecar's Kafka client speaks none, plaintext, scram_sha256 and scram_sha512 only"],
+        problems: [
+          "sasl oauthbearer: the sidecar's Kafka client speaks none, plaintext, scram_sha256 and scram_sha512 only",
+        ],
       },
     ],
   ];

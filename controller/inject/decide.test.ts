@@ -94,7 +94,13 @@ test("each reason to skip: no patch, the problem, and the owner the Event goes o
       "invalid-annotation",
       /lagscale.io\/sidecar-memory-limit="lots"/,
     ],
-    ["no ScaledObject", consumerPod(), (l) => (l.scaledObjects = []), "skipped", /no ScaledObject targets Deployment orders/],
+    [
+      "no ScaledObject",
+      consumerPod(),
+      (l) => (l.scaledObjects = []),
+      "skipped",
+      /no ScaledObject targets Deployment orders/,
+    ],
     [
       "a cron-only ScaledObject",
       consumerPod(),
@@ -124,7 +130,9 @@ test("each reason to skip: no patch, the problem, and the owner the Event goes o
       "a ClusterTriggerAuthentication's Secret in lagscale's namespace",
       consumerPod(),
       (l) => {
-        l.auths.set("cluster/shared", { secretTargetRef: [{ parameter: "password", name: "kafka", key: "pw" }] });
+        l.auths.set("cluster/shared", {
+          secretTargetRef: [{ parameter: "password", name: "kafka", key: "pw" }],
+        });
         l.scaledObjects = [
           scaledObject({
             triggers: [
@@ -212,7 +220,10 @@ test("the API server unreachable or hanging: admitted without the sidecar, quick
 
   const hanging = new FakeLookups();
   hanging.hang = true;
-  const hung = await decideInjection(requestFor(consumerPod()), injectOptions(hanging, { lookupTimeoutMs: 50 }));
+  const hung = await decideInjection(
+    requestFor(consumerPod()),
+    injectOptions(hanging, { lookupTimeoutMs: 50 }),
+  );
   assert.equal(hung.result, "lookup-failed");
   assert.match(hung.problems![0]!, /took longer than 50 ms/);
 });

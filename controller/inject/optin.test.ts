@@ -5,12 +5,22 @@ import { readOptIn, type OptIn } from "./optin.js";
 const LABEL = { "lagscale.io/inject": "enabled" };
 
 test("opt-in: the label, the annotation, and what each value means", () => {
-  const cases: [string, Record<string, string> | undefined, Record<string, string> | undefined, OptIn["kind"]][] = [
+  const cases: [
+    string,
+    Record<string, string> | undefined,
+    Record<string, string> | undefined,
+    OptIn["kind"],
+  ][] = [
     ["no label, no annotation", undefined, undefined, "not-requested"],
     ["label enabled", LABEL, undefined, "enabled"],
     ["label enabled, annotation enabled", LABEL, { "lagscale.io/inject": "enabled" }, "enabled"],
     ["annotation enabled without the label", undefined, { "lagscale.io/inject": "enabled" }, "enabled"],
-    ["label enabled, annotation disabled: opted out", LABEL, { "lagscale.io/inject": "disabled" }, "disabled"],
+    [
+      "label enabled, annotation disabled: opted out",
+      LABEL,
+      { "lagscale.io/inject": "disabled" },
+      "disabled",
+    ],
     ["label with another value", { "lagscale.io/inject": "true" }, undefined, "not-requested"],
     ["annotation true (not a value lagscale reads)", LABEL, { "lagscale.io/inject": "true" }, "invalid"],
     ["annotation Enabled (values are case-sensitive)", LABEL, { "lagscale.io/inject": "Enabled" }, "invalid"],
@@ -89,7 +99,9 @@ test("tuning annotations: valid values are read, each bad one is named with what
       { "lagscale.io/sidecar-memory-limit": "0" },
       {
         kind: "invalid",
-        problems: ['annotation lagscale.io/sidecar-memory-limit="0": must be a positive quantity such as "64Mi" or "128M"'],
+        problems: [
+          'annotation lagscale.io/sidecar-memory-limit="0": must be a positive quantity such as "64Mi" or "128M"',
+        ],
       },
     ],
     [

@@ -4,7 +4,12 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { applyAddPatch, consumerPod } from "../../test/support/inject.js";
 import { INJECT_STATUS_ANNOTATION } from "./optin.js";
 import { alreadyInjected, injectionPatch } from "./patch.js";
-import { SIDECAR_CONTAINER, SIDECAR_TOKEN_VOLUME, sidecarContainer, type SidecarSettings } from "./sidecar.js";
+import {
+  SIDECAR_CONTAINER,
+  SIDECAR_TOKEN_VOLUME,
+  sidecarContainer,
+  type SidecarSettings,
+} from "./sidecar.js";
 
 const settings: SidecarSettings = {
   image: "lagscale/sidecar:0.1.0",
@@ -23,7 +28,11 @@ test("the patch adds the lists a pod lacks, and appends to those it has", () => 
   withLists.spec!.volumes = [{ name: "data", emptyDir: {} }];
   withLists.metadata!.annotations = { "a/b~c": "x" };
   const cases: [string, V1Pod, string[]][] = [
-    ["no init containers, volumes or annotations", bare, ["/spec/initContainers", "/spec/volumes", "/metadata/annotations"]],
+    [
+      "no init containers, volumes or annotations",
+      bare,
+      ["/spec/initContainers", "/spec/volumes", "/metadata/annotations"],
+    ],
     [
       "all three present",
       withLists,
@@ -39,7 +48,11 @@ test("the patch adds the lists a pod lacks, and appends to those it has", () => 
     );
     const patched = applyAddPatch(pod, ops);
     const init = patched.spec!.initContainers!;
-    assert.equal(init.at(-1)!.name, SIDECAR_CONTAINER, `${name}: the sidecar runs after the pod's own init containers`);
+    assert.equal(
+      init.at(-1)!.name,
+      SIDECAR_CONTAINER,
+      `${name}: the sidecar runs after the pod's own init containers`,
+    );
     assert.equal(init.at(-1)!.restartPolicy, "Always", `${name}: a native sidecar`);
     assert.deepEqual(init.at(-1), sidecarContainer(settings), `${name}: the container is sidecar.ts's`);
     assert.equal(init.length, (pod.spec!.initContainers?.length ?? 0) + 1);
@@ -65,8 +78,16 @@ test("already injected: the sidecar container or the status annotation", () => {
   const cases: [string, (p: V1Pod) => void, boolean][] = [
     ["a plain pod", () => undefined, false],
     ["the status annotation", (p) => (p.metadata!.annotations = { [INJECT_STATUS_ANNOTATION]: "{}" }), true],
-    ["the sidecar as an init container", (p) => (p.spec!.initContainers = [{ name: SIDECAR_CONTAINER }]), true],
-    ["the sidecar as a regular container (added by hand)", (p) => p.spec!.containers.push({ name: SIDECAR_CONTAINER }), true],
+    [
+      "the sidecar as an init container",
+      (p) => (p.spec!.initContainers = [{ name: SIDECAR_CONTAINER }]),
+      true,
+    ],
+    [
+      "the sidecar as a regular container (added by hand)",
+      (p) => p.spec!.containers.push({ name: SIDECAR_CONTAINER }),
+      true,
+    ],
     ["another init container", (p) => (p.spec!.initContainers = [{ name: "migrate" }]), false],
   ];
   for (const [name, change, want] of cases) {

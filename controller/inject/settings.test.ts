@@ -13,10 +13,14 @@ import {
 } from "./settings.js";
 
 const deployment: Workload = { apiVersion: "apps/v1", kind: "Deployment", name: "orders" };
-const defaults: InjectDefaults = { image: "lagscale/sidecar:0.1.0", reportUrl: "https://r.lagscale.svc:9444/v1/reports" };
+const defaults: InjectDefaults = {
+  image: "lagscale/sidecar:0.1.0",
+  reportUrl: "https://r.lagscale.svc:9444/v1/reports",
+};
 
 test("the ScaledObject that targets the pod's workload, or the one the annotation names", () => {
-  const so = (name: string, ref: ScaledObjectView["scaleTargetRef"]) => scaledObject({ name, scaleTargetRef: ref });
+  const so = (name: string, ref: ScaledObjectView["scaleTargetRef"]) =>
+    scaledObject({ name, scaleTargetRef: ref });
   const list = [
     so("orders", { name: "orders" }),
     so("orders-sts", { apiVersion: "apps/v1", kind: "StatefulSet", name: "orders" }),
@@ -28,7 +32,12 @@ test("the ScaledObject that targets the pod's workload, or the one the annotatio
   const cases: [string, Workload | undefined, string | undefined, string][] = [
     ["default kind and apiVersion are Deployment, apps/v1", deployment, undefined, "orders"],
     ["a StatefulSet of the same name", { ...deployment, kind: "StatefulSet" }, undefined, "orders-sts"],
-    ["the version does not count", { apiVersion: "apps/v1", kind: "Deployment", name: "legacy" }, undefined, "old-api"],
+    [
+      "the version does not count",
+      { apiVersion: "apps/v1", kind: "Deployment", name: "legacy" },
+      undefined,
+      "old-api",
+    ],
     ["the annotation wins", deployment, "other", "other"],
     ["the annotation without an owner", undefined, "other", "other"],
     [
@@ -65,7 +74,10 @@ test("the ScaledObject that targets the pod's workload, or the one the annotatio
 test("the kafka trigger: the named one, else the first kafka trigger", () => {
   const so = scaledObject({
     triggers: [
-      { type: "cron", metadata: { timezone: "UTC", start: "0 8 * * *", end: "0 9 * * *", desiredReplicas: "2" } },
+      {
+        type: "cron",
+        metadata: { timezone: "UTC", start: "0 8 * * *", end: "0 9 * * *", desiredReplicas: "2" },
+      },
       { type: "kafka", name: "a", metadata: {} },
       { type: "kafka", name: "b", metadata: {} },
     ],
@@ -82,7 +94,10 @@ test("the kafka trigger: the named one, else the first kafka trigger", () => {
   );
   const cronOnly = scaledObject({ triggers: [so.triggers[0]!] });
   const r = pickKafkaTrigger(cronOnly, undefined);
-  assert.equal(r.ok ? "" : r.problem, "ScaledObject orders has no kafka trigger: the sidecar reports Kafka consumers only");
+  assert.equal(
+    r.ok ? "" : r.problem,
+    "ScaledObject orders has no kafka trigger: the sidecar reports Kafka consumers only",
+  );
 });
 
 const consumer: V1Container[] = [
@@ -100,7 +115,13 @@ test("sidecar settings from the trigger: literal values, <name>FromEnv copies, d
   const cases: [string, Record<string, string>, (s: ReturnType<typeof sidecarSettings>) => void][] = [
     [
       "literal metadata",
-      { bootstrapServers: "kafka:9092", consumerGroup: "orders", topic: "orders", lagThreshold: "50", offsetResetPolicy: "earliest" },
+      {
+        bootstrapServers: "kafka:9092",
+        consumerGroup: "orders",
+        topic: "orders",
+        lagThreshold: "50",
+        offsetResetPolicy: "earliest",
+      },
       (r) => {
         assert.ok(r.ok);
         assert.equal(r.settings.bootstrapServers, "kafka:9092");
@@ -157,7 +178,11 @@ test("sidecar settings from the trigger: literal values, <name>FromEnv copies, d
     [
       "lagThreshold 0",
       { bootstrapServers: "k:9092", consumerGroup: "g", lagThreshold: "0" },
-      (r) => assert.deepEqual(r, { ok: false, problems: ["ScaledObject orders, kafka trigger: lagThreshold must be above 0"] }),
+      (r) =>
+        assert.deepEqual(r, {
+          ok: false,
+          problems: ["ScaledObject orders, kafka trigger: lagThreshold must be above 0"],
+        }),
     ],
   ];
   for (const [name, metadata, check] of cases) {
@@ -199,7 +224,10 @@ test("the flags' defaults and the pod's tuning go into the settings", () => {
   assert.equal(r.settings.image, "mirror.example.com/sidecar:1");
   assert.equal(r.settings.bindAddress, "$(POD_IP)");
   assert.equal(r.settings.reportUrl, defaults.reportUrl);
-  assert.deepEqual(r.settings.resources, { requests: { cpu: "50m", memory: "48Mi" }, limits: { memory: "96Mi" } });
+  assert.deepEqual(r.settings.resources, {
+    requests: { cpu: "50m", memory: "48Mi" },
+    limits: { memory: "96Mi" },
+  });
   assert.deepEqual(r.settings.env, [
     { name: "LAGSCALE_TOKEN_FILE", value: "/stack/pods/$(POD_NAMESPACE)/$(POD_NAME)/token" },
   ]);

@@ -96,14 +96,21 @@ describe("/mutate-pod on the webhook server", () => {
     assert.equal(res.uid, "11111111-2222-3333-4444-555555555555");
     assert.equal(res.allowed, true);
     assert.equal(res.patchType, "JSONPatch");
-    const ops = JSON.parse(Buffer.from(res.patch!, "base64").toString()) as { op: string; path: string; value: unknown }[];
+    const ops = JSON.parse(Buffer.from(res.patch!, "base64").toString()) as {
+      op: string;
+      path: string;
+      value: unknown;
+    }[];
     const pod = applyAddPatch(consumerPod(), ops);
     assert.ok(pod.spec!.initContainers!.some((c) => c.name === SIDECAR_CONTAINER));
   });
 
   it("an invalid opt-in is admitted unchanged, with a Warning Event on the Deployment", async () => {
     const before = events.seen.length;
-    const r = await send(server.port, JSON.stringify(review(consumerPod({ annotations: { "lagscale.io/inject": "on" } }))));
+    const r = await send(
+      server.port,
+      JSON.stringify(review(consumerPod({ annotations: { "lagscale.io/inject": "on" } }))),
+    );
     const res = response(r.body);
     assert.deepEqual([r.status, res.allowed, res.patch, res.status], [200, true, undefined, undefined]);
     const e = events.seen.slice(before);
@@ -111,7 +118,10 @@ describe("/mutate-pod on the webhook server", () => {
     assert.equal(e[0]!.type, "Warning");
     assert.equal(e[0]!.reason, "InjectionSkipped");
     assert.deepEqual(e[0]!.object.metadata, { name: "orders", namespace: "shop", uid: "deploy-uid" });
-    assert.match(e[0]!.message, /^pod orders-7d9f-\* started without the lagscale sidecar \(invalid annotation\): annotation lagscale.io\/inject="on"/);
+    assert.match(
+      e[0]!.message,
+      /^pod orders-7d9f-\* started without the lagscale sidecar \(invalid annotation\): annotation lagscale.io\/inject="on"/,
+    );
   });
 
   it("the API server unreachable: admitted unchanged, no Event, counted", async () => {
@@ -132,7 +142,10 @@ describe("/mutate-pod on the webhook server", () => {
   });
 
   it("a malformed AdmissionReview gets 400", async () => {
-    const r = await send(server.port, JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" }));
+    const r = await send(
+      server.port,
+      JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" }),
+    );
     assert.equal(r.status, 400);
     assert.match(r.body, /no request object/);
   });

@@ -11,7 +11,9 @@ export const NS = "shop";
 export const DEPLOYMENT = "orders";
 export const REPLICA_SET = "orders-7d9f";
 
-export function consumerPod(over: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}): V1Pod {
+export function consumerPod(
+  over: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+): V1Pod {
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -46,7 +48,12 @@ export function scaledObject(over: Partial<ScaledObjectView> = {}): ScaledObject
     triggers: [
       {
         type: "kafka",
-        metadata: { bootstrapServers: "kafka:9092", consumerGroup: "orders", topic: "orders", lagThreshold: "50" },
+        metadata: {
+          bootstrapServers: "kafka:9092",
+          consumerGroup: "orders",
+          topic: "orders",
+          lagThreshold: "50",
+        },
       },
     ],
     ...over,
@@ -72,9 +79,9 @@ export function review(pod: unknown, request: Record<string, unknown> = {}): Rec
 /** An in-memory cluster. `fail` makes every lookup throw (the API server unreachable). */
 export class FakeLookups implements InjectLookups {
   scaledObjects: ScaledObjectView[] = [scaledObject()];
-  replicaSets = new Map<string, { apiVersion: string; kind: string; name: string; uid?: string } | undefined>([
-    [REPLICA_SET, { apiVersion: "apps/v1", kind: "Deployment", name: DEPLOYMENT, uid: "deploy-uid" }],
-  ]);
+  replicaSets = new Map<string, { apiVersion: string; kind: string; name: string; uid?: string } | undefined>(
+    [[REPLICA_SET, { apiVersion: "apps/v1", kind: "Deployment", name: DEPLOYMENT, uid: "deploy-uid" }]],
+  );
   auths = new Map<string, TriggerAuthenticationSpec>();
   fail: Error | undefined;
   /** Never answers (a hung API server). */
@@ -101,14 +108,19 @@ export class FakeLookups implements InjectLookups {
   }
 
   getTriggerAuthentication(kind: string, namespace: string, name: string) {
-    return this.answer(() => this.auths.get(kind === "ClusterTriggerAuthentication" ? `cluster/${name}` : `${namespace}/${name}`));
+    return this.answer(() =>
+      this.auths.get(kind === "ClusterTriggerAuthentication" ? `cluster/${name}` : `${namespace}/${name}`),
+    );
   }
 }
 
 export function injectOptions(lookups: InjectLookups, over: Partial<InjectOptions> = {}): InjectOptions {
   return {
     lookups,
-    defaults: { image: "lagscale/sidecar:0.1.0", reportUrl: "https://lagscale-reports.lagscale.svc:9444/v1/reports" },
+    defaults: {
+      image: "lagscale/sidecar:0.1.0",
+      reportUrl: "https://lagscale-reports.lagscale.svc:9444/v1/reports",
+    },
     version: "0.1.0",
     clusterObjectNamespace: "lagscale",
     excludedNamespaces: new Set(["kube-system", "kube-node-lease", "kube-public", "lagscale"]),
