@@ -4,7 +4,8 @@
  * MutatingWebhookConfiguration reaches it by URL, scoped to the test's namespace, and is deleted after.
  *
  * - a Deployment that opts in gets the sidecar through the API server's call (the stored pod spec says
- *   so), and the injected sidecar's reports are accepted by the controller;
+ *   so), a second pass over the stored pod changes nothing, and the injected sidecar's reports are
+ *   accepted by the controller;
  * - a Deployment that does not opt in is untouched;
  * - an invalid opt-in value starts the pod without the sidecar, with an Event on the Deployment;
  * - with the controller stopped (configuration still there, nothing answering), an opted-in pod is still
@@ -16,6 +17,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -30,7 +32,7 @@ import {
   SIDECAR_CONTAINER,
   SIDECAR_TOKEN_VOLUME,
 } from "../../controller/inject/index.js";
-import { renderMutatingWebhookConfiguration } from "../../controller/webhook/index.js";
+import { MUTATE_POD_PATH, renderMutatingWebhookConfiguration } from "../../controller/webhook/index.js";
 import { buildInfo } from "../../controller/metrics.js";
 import { localTokenFile } from "../demo/manifests.js";
 import { reportedPods } from "../demo/view.js";
@@ -121,10 +123,52 @@ describe("the sidecar injector through the real API server", { skip }, () => {
       250,
     );
 
+  let caPem: Buffer;
+  /** An AdmissionReview for `pod` straight to the controller's /mutate-pod (as the API server sends it). */
+  const postReview = (pod: V1Pod): Promise<{ allowed: boolean; patch?: string }> =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({
+        apiVersion: "admission.k8s.io/v1",
+        kind: "AdmissionReview",
+        request: {
+          uid: "second-pass",
+          kind: { group: "", version: "v1", kind: "Pod" },
+          resource: { group: "", version: "v1", resource: "pods" },
+          namespace: ns.name,
+          operation: "CREATE",
+          object: pod,
+        },
+      });
+      const req = httpsRequest(
+        {
+          host: "127.0.0.1",
+          port: webhookPort,
+          path: MUTATE_POD_PATH,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          ca: caPem,
+        },
+        (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c.toString()));
+          res.on("end", () => {
+            try {
+              resolve((JSON.parse(text) as { response: { allowed: boolean; patch?: string } }).response);
+            } catch (err) {
+              reject(new Error(`${res.statusCode ?? 0}: ${text} (${(err as Error).message})`));
+            }
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+
   before(async () => {
     await installCrds(stack);
     ns = await createNamespace(stack, "inject-it");
     const ca = await createCa(tmp, "ca", "lagscale-inject-test-ca");
+    caPem = readFileSync(ca.cert);
     await issueCert(tmp, "tls", ca, { commonName: "127.0.0.1", ipAddresses: ["127.0.0.1"], usage: "server" });
     const reportsPort = await freePort();
     controller = await startController({
@@ -153,7 +197,7 @@ describe("the sidecar injector through the real API server", { skip }, () => {
     const config = renderMutatingWebhookConfiguration({
       name: configName,
       url: `https://127.0.0.1:${webhookPort}`,
-      caBundle: readFileSync(ca.cert),
+      caBundle: caPem,
       ownNamespace: "lagscale",
     });
     // This test's namespace only, so that no one else's pods are sent to this short-lived controller.
@@ -247,6 +291,11 @@ describe("the sidecar injector through the real API server", { skip }, () => {
       ["kafka-consumer"],
       "the consumer is untouched",
     );
+
+    // A second pass (what reinvocation sends): the stored pod, sent to the webhook, comes back unchanged.
+    const again = await postReview(pod);
+    assert.equal(again.allowed, true);
+    assert.equal(again.patch, undefined, "no patch for a pod that has the sidecar");
 
     const reported = await waitFor(
       "the injected sidecar's report to be accepted",
