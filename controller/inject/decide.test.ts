@@ -226,6 +226,28 @@ test("the API server unreachable or hanging: admitted without the sidecar, quick
   );
   assert.equal(hung.result, "lookup-failed");
   assert.match(hung.problems![0]!, /took longer than 50 ms/);
+
+  // One deadline for all lookups: three answers of 60 ms each overrun 150 ms together, though none alone does.
+  const slow = new FakeLookups();
+  slow.delayMs = 60;
+  slow.auths.set("shop/kafka-auth", {});
+  slow.scaledObjects = [
+    scaledObject({
+      triggers: [
+        {
+          type: "kafka",
+          metadata: { bootstrapServers: "k:9092", consumerGroup: "g" },
+          authenticationRef: { name: "kafka-auth" },
+        },
+      ],
+    }),
+  ];
+  const late = await decideInjection(
+    requestFor(consumerPod()),
+    injectOptions(slow, { lookupTimeoutMs: 150 }),
+  );
+  assert.equal(late.result, "lookup-failed");
+  assert.equal(slow.calls, 3);
 });
 
 test("podOf keeps string labels and annotations only, and refuses shapes the patch cannot extend", () => {

@@ -7,7 +7,7 @@
  * Order: requests that are not a pod CREATE, dry runs and excluded namespaces are ignored; a pod that
  * already has the sidecar or the status annotation is left alone (reinvocation, idempotency); then the
  * opt-in, the owner (pod → ReplicaSet → Deployment, or StatefulSet), the ScaledObject, its kafka trigger,
- * the credentials, and the patch. Lookups are bounded by `lookupTimeoutMs`, below the webhook's timeout,
+ * the credentials, and the patch. All lookups together are bounded by `lookupTimeoutMs`, below the webhook's timeout,
  * so a slow API server ends in "no sidecar" rather than in the API server's own timeout.
  */
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
@@ -111,10 +111,14 @@ export function podOf(object: unknown): V1Pod | undefined {
 
 class LookupTimeout extends Error {}
 
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
+/** `p`, or a LookupTimeout at `deadline` (one deadline for all of a request's lookups). */
+function within<T>(p: Promise<T>, deadline: { at: number; ms: number }): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LookupTimeout(`the lookups took longer than ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new LookupTimeout(`the lookups took longer than ${deadline.ms} ms`)),
+      Math.max(0, deadline.at - Date.now()),
+    );
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
@@ -157,10 +161,11 @@ export async function decideInjection(request: AdmissionRequest, o: InjectOption
   if (optIn.kind === "not-requested" || optIn.kind === "disabled") return { ...base, result: optIn.kind };
 
   const timeoutMs = o.lookupTimeoutMs ?? 3000;
+  const deadline = { at: Date.now() + timeoutMs, ms: timeoutMs };
   const direct = controllerOf(pod.metadata?.ownerReferences);
   let found: { workload?: Workload; owner?: KubeObject };
   try {
-    found = await within(workloadOf(o.lookups, namespace, direct), timeoutMs);
+    found = await within(workloadOf(o.lookups, namespace, direct), deadline);
   } catch (err) {
     const owner = direct ? ownerObject(direct, namespace) : undefined;
     const problem = `could not look up the pod's owner: ${(err as Error).message}`;
@@ -186,7 +191,7 @@ export async function decideInjection(request: AdmissionRequest, o: InjectOption
   const tuning = optIn.tuning;
   const containers: readonly V1Container[] = pod.spec?.containers ?? [];
   try {
-    const scaledObjects = await within(o.lookups.listScaledObjects(namespace), timeoutMs);
+    const scaledObjects = await within(o.lookups.listScaledObjects(namespace), deadline);
     const so = findScaledObject(scaledObjects, found.workload, tuning.scaledObject);
     if (!so.ok) return skipped([so.problem]);
     const picked = pickKafkaTrigger(so.value, tuning.trigger);
@@ -198,7 +203,7 @@ export async function decideInjection(request: AdmissionRequest, o: InjectOption
     const ref = trigger.authenticationRef;
     if (ref) {
       const kind = ref.kind ?? "TriggerAuthentication";
-      const spec = await within(o.lookups.getTriggerAuthentication(kind, namespace, ref.name), timeoutMs);
+      const spec = await within(o.lookups.getTriggerAuthentication(kind, namespace, ref.name), deadline);
       auth = { kind, name: ref.name, spec };
     }
     const creds = credentialEnv({

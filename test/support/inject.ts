@@ -86,11 +86,14 @@ export class FakeLookups implements InjectLookups {
   fail: Error | undefined;
   /** Never answers (a hung API server). */
   hang = false;
+  /** Each answer takes this long (a slow API server). */
+  delayMs = 0;
   calls = 0;
 
   private async answer<T>(value: () => T): Promise<T> {
     this.calls++;
     if (this.hang) return new Promise<T>(() => undefined);
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.fail) throw this.fail;
     return value();
   }
