@@ -185,3 +185,44 @@ test("--reports and --reports-port refused with the flag named; the receiver's p
   assert.equal(ok(["--webhooks=off", "--reports-port=9443"]).reports.port, 9443);
   assert.equal(ok(["--reports-port=0", "--metrics-port=0"]).reports.port, 0);
 });
+
+test("the injected sidecar's defaults: this version's image, the reports Service in lagscale's namespace", () => {
+  const c = ok([], { POD_NAMESPACE: "autoscaling" });
+  assert.match(c.inject.sidecarImage, /^lagscale\/sidecar:\d+\.\d+\.\d+/);
+  assert.equal(c.inject.reportUrl, "https://lagscale-reports.autoscaling.svc:9444/v1/reports");
+  assert.equal(c.inject.bindAddress, undefined);
+  assert.equal(c.inject.tokenFile, undefined);
+  const local = ok([
+    "--sidecar-image=lagscale/sidecar:dev",
+    "--sidecar-report-url=http://10.1.2.3:9444/v1/reports",
+    "--sidecar-bind-address=$(POD_IP)",
+    "--sidecar-token-file=/stack/pods/$(POD_NAMESPACE)/$(POD_NAME)/token",
+  ]);
+  assert.deepEqual(local.inject, {
+    sidecarImage: "lagscale/sidecar:dev",
+    reportUrl: "http://10.1.2.3:9444/v1/reports",
+    bindAddress: "$(POD_IP)",
+    tokenFile: "/stack/pods/$(POD_NAMESPACE)/$(POD_NAME)/token",
+  });
+});
+
+test("the injected sidecar's flags refused with what is allowed", () => {
+  assert.deepEqual(
+    errors([
+      "--sidecar-image=lagscale/sidecar latest",
+      "--sidecar-report-url=ftp://x/y",
+      "--sidecar-bind-address=pod-ip",
+      "--sidecar-token-file=token",
+    ]),
+    [
+      '--sidecar-image="lagscale/sidecar latest": must be an image reference such as registry.example.com/lagscale/sidecar:0.1.0',
+      '--sidecar-report-url="ftp://x/y": must be an http(s) URL without credentials, such as https://lagscale-reports.lagscale.svc:9444/v1/reports',
+      '--sidecar-bind-address="pod-ip": must be an IP address (0.0.0.0, ::) or $(POD_IP)',
+      '--sidecar-token-file="token": must be an absolute path',
+    ],
+  );
+  assert.match(
+    errors([], { LAGSCALE_SIDECAR_REPORT_URL: "https://u:p@r.svc/v1/reports" })[0]!,
+    /^LAGSCALE_SIDECAR_REPORT_URL=/,
+  );
+});

@@ -13,6 +13,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
 import type { LevelWithSilent } from "pino";
+import { isImageReference } from "./inject/optin.js";
+import { buildInfo } from "./metrics.js";
 
 export interface LeaderElectionConfig {
   enabled: boolean;
@@ -40,6 +42,17 @@ export interface ReportsConfig {
   port: number;
 }
 
+/** Controller-wide defaults of the injected sidecar (pods may override the image, docs/injection.md). */
+export interface InjectConfig {
+  sidecarImage: string;
+  /** Where injected sidecars send their reports. */
+  reportUrl: string;
+  /** LAGSCALE_BIND_ADDRESS of injected sidecars; undefined: the sidecar's default (all addresses). */
+  bindAddress: string | undefined;
+  /** LAGSCALE_TOKEN_FILE of injected sidecars; undefined: the projected token's path. */
+  tokenFile: string | undefined;
+}
+
 export interface ControllerConfig {
   /** A kubeconfig file; undefined: KUBECONFIG, ~/.kube/config or the in-cluster service account. */
   kubeconfig: string | undefined;
@@ -63,6 +76,7 @@ export interface ControllerConfig {
   shutdownTimeoutMs: number;
   /** Period of the end-offset watch (scale-up between polls, docs/reaction.md); 0 turns it off. */
   endOffsetWatchIntervalMs: number;
+  inject: InjectConfig;
 }
 
 export type ConfigResult =
@@ -136,6 +150,22 @@ const FLAGS: Record<string, FlagSpec> = {
   "end-offset-watch-interval": {
     env: "LAGSCALE_END_OFFSET_WATCH_INTERVAL",
     help: "Go duration between reads of the watched topics' log-end offsets; 0 turns the watch off (1s)",
+  },
+  "sidecar-image": {
+    env: "LAGSCALE_SIDECAR_IMAGE",
+    help: "image of injected sidecars (lagscale/sidecar:<this version>)",
+  },
+  "sidecar-report-url": {
+    env: "LAGSCALE_SIDECAR_REPORT_URL",
+    help: "where injected sidecars report (https://lagscale-reports.<POD_NAMESPACE>.svc:9444/v1/reports)",
+  },
+  "sidecar-bind-address": {
+    env: "LAGSCALE_SIDECAR_BIND_ADDRESS",
+    help: "address injected sidecars listen on, an IP or $(POD_IP) where pods share a network (the sidecar's default)",
+  },
+  "sidecar-token-file": {
+    env: "LAGSCALE_SIDECAR_TOKEN_FILE",
+    help: "token file injected sidecars read, for the local stack's pod runner (the projected token's path)",
   },
   "log-level": { env: "LOG_LEVEL", help: "fatal|error|warn|info|debug|trace|silent (info)" },
   help: { boolean: true, help: "print this help" },
@@ -485,6 +515,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     errors.push(`--bind-address=${shown(bindAddress)}: must be an IP address (0.0.0.0, ::) or a host name`);
   }
   const shutdownTimeoutMs = duration("shutdown-timeout", 25_000);
+  const inject = injectConfig(get, podNamespace ?? inClusterNamespace(env), errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -505,6 +536,65 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       maxConcurrentReconciles,
       shutdownTimeoutMs,
       endOffsetWatchIntervalMs,
+      inject,
     },
   };
+}
+
+/** The reports Service's port (the receiver's default port, which the chart's Service keeps). */
+const REPORTS_SERVICE_PORT = 9444;
+
+function injectConfig(
+  get: (name: string) => { value: string; source: string } | undefined,
+  namespace: string | undefined,
+  errors: string[],
+): InjectConfig {
+  const image = get("sidecar-image");
+  let sidecarImage = `lagscale/sidecar:${buildInfo().version}`;
+  if (image) {
+    const v = image.value.trim();
+    if (!isImageReference(v)) {
+      errors.push(
+        `${image.source}=${shown(image.value)}: must be an image reference such as registry.example.com/lagscale/sidecar:0.1.0`,
+      );
+    } else sidecarImage = v;
+  }
+  const url = get("sidecar-report-url");
+  let reportUrl = `https://lagscale-reports.${namespace ?? "lagscale"}.svc:${REPORTS_SERVICE_PORT}/v1/reports`;
+  if (url) {
+    const v = url.value.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(v);
+    } catch {
+      parsed = undefined;
+    }
+    if (
+      !parsed ||
+      (parsed.protocol !== "https:" && parsed.protocol !== "http:") ||
+      parsed.username ||
+      parsed.password
+    ) {
+      errors.push(
+        `${url.source}=${shown(url.value)}: must be an http(s) URL without credentials, such as https://lagscale-reports.lagscale.svc:9444/v1/reports`,
+      );
+    } else reportUrl = v;
+  }
+  const bind = get("sidecar-bind-address");
+  let bindAddress: string | undefined;
+  if (bind) {
+    const v = bind.value.trim();
+    if (isIP(v) === 0 && v !== "$(POD_IP)") {
+      errors.push(`${bind.source}=${shown(bind.value)}: must be an IP address (0.0.0.0, ::) or $(POD_IP)`);
+    } else bindAddress = v;
+  }
+  const token = get("sidecar-token-file");
+  let tokenFile: string | undefined;
+  if (token) {
+    const v = token.value.trim();
+    if (!path.isAbsolute(v) || [...v].some((c) => c.charCodeAt(0) < 0x20)) {
+      errors.push(`${token.source}=${shown(token.value)}: must be an absolute path`);
+    } else tokenFile = v;
+  }
+  return { sidecarImage, reportUrl, bindAddress, tokenFile };
 }

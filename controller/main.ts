@@ -31,10 +31,17 @@ import {
   type LeaderCallbacks,
   type LeaderPodLabel,
 } from "./leader/index.js";
-import { ControllerMetrics } from "./metrics.js";
+import { ApiInjectLookups } from "./inject/index.js";
+import { EventRecorder } from "./kube/events.js";
+import { buildInfo, ControllerMetrics } from "./metrics.js";
 import { ReportStore, startReports } from "./reports/index.js";
 import { ScaledObjectController } from "./scaledobject/index.js";
-import { ApiWebhookLookups, startWebhookServer, type WebhookServer } from "./webhook/index.js";
+import {
+  ApiWebhookLookups,
+  startWebhookServer,
+  SYSTEM_NAMESPACES,
+  type WebhookServer,
+} from "./webhook/index.js";
 
 /** How long a leader may go without renewing before /healthz fails (controller-runtime's default is 20 s). */
 const HEALTHZ_TOLERANCE_MS = 20_000;
@@ -154,6 +161,14 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
     const wh = config.webhook;
     const certsThere = existsSync(wh.certFile) && existsSync(wh.keyFile);
     if (wh.mode === "on" || (wh.mode === "auto" && certsThere)) {
+      // The injector's Events (on the owners of pods it could not inject), written by every replica.
+      const eventsRest = new KubeRest(kc);
+      const events = new EventRecorder(eventsRest, {
+        logger: log.child({ component: "inject" }),
+        ...(config.podName ? { instance: config.podName } : {}),
+      });
+      servers.push({ close: async () => (await events.flush(), eventsRest.close()) });
+      const ownNamespace = config.podNamespace ?? clusterObjectNamespaceFromEnv();
       const server: WebhookServer = await startWebhookServer({
         port: wh.port,
         host: config.bindAddress,
@@ -162,6 +177,19 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         lookups: new ApiWebhookLookups(kc),
         registry,
         logger: log.child({ component: "webhook" }),
+        inject: {
+          lookups: new ApiInjectLookups(kc),
+          defaults: {
+            image: config.inject.sidecarImage,
+            reportUrl: config.inject.reportUrl,
+            ...(config.inject.bindAddress ? { bindAddress: config.inject.bindAddress } : {}),
+            ...(config.inject.tokenFile ? { tokenFile: config.inject.tokenFile } : {}),
+          },
+          version: buildInfo().version,
+          ...(ownNamespace ? { clusterObjectNamespace: ownNamespace } : {}),
+          excludedNamespaces: new Set([...SYSTEM_NAMESPACES, ...(ownNamespace ? [ownNamespace] : [])]),
+          events,
+        },
       });
       servers.push(server);
       log.info({ server: "webhook", port: server.port }, "webhook server listening");

@@ -16,6 +16,12 @@ export const SIDECAR_TOKEN_DIR = "/var/run/secrets/lagscale";
 /** The kubelet refreshes the token at 80% of this; the sidecar re-reads the file before every push. */
 export const SIDECAR_TOKEN_EXPIRATION_SECONDS = 3600;
 
+/** Requests and limits when the pod's annotations give none (docs/sidecar.md has the figures behind them). */
+export const SIDECAR_DEFAULT_RESOURCES = {
+  requests: { cpu: "10m", memory: "48Mi" },
+  limits: { memory: "96Mi" },
+} as const;
+
 export interface SidecarSettings {
   image: string;
   /** The ScaledObject in the pod's namespace whose target runs this pod. */
@@ -69,10 +75,7 @@ export function sidecarContainer(s: SidecarSettings): V1Container {
     restartPolicy: "Always",
     env,
     volumeMounts: [{ name: SIDECAR_TOKEN_VOLUME, mountPath: SIDECAR_TOKEN_DIR, readOnly: true }],
-    resources: s.resources ?? {
-      requests: { cpu: "10m", memory: "48Mi" },
-      limits: { memory: "96Mi" },
-    },
+    resources: s.resources ?? structuredClone(SIDECAR_DEFAULT_RESOURCES),
     securityContext: {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,

@@ -88,6 +88,8 @@ export interface Verdict {
   /** HTTP-like code of a refusal; 403 as controller-runtime's Denied. */
   code?: number;
   warnings?: string[];
+  /** A JSONPatch for the object (mutating webhooks, allowed requests only). */
+  patch?: readonly unknown[];
 }
 
 /** The AdmissionReview answer for one request. */
@@ -102,5 +104,9 @@ export function admissionResponse(uid: string, verdict: Verdict): Record<string,
     };
   }
   if (verdict.warnings && verdict.warnings.length > 0) response["warnings"] = verdict.warnings;
+  if (verdict.allowed && verdict.patch && verdict.patch.length > 0) {
+    response["patchType"] = "JSONPatch";
+    response["patch"] = Buffer.from(JSON.stringify(verdict.patch)).toString("base64");
+  }
   return { apiVersion: ADMISSION_API_VERSION, kind: "AdmissionReview", response };
 }

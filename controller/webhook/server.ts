@@ -1,5 +1,7 @@
 /**
- * The validating webhook's HTTPS server. Every controller replica serves it. TLS certificate and key are
+ * The admission webhooks' HTTPS server: the validating webhook for lagscale's objects and, when given
+ * `inject`, the mutating one that adds the sidecar to pods (`/mutate-pod`, ../inject/decide.ts). Every
+ * controller replica serves it. TLS certificate and key are
  * read from files and reloaded when either changes (tls-files.ts, shared with the report receiver). A request that is not a well-formed
  * AdmissionReview gets HTTP 400 with a message, a body above 3 MiB 413, an unknown path 404; the limits on
  * headers, time and connections and the top-level handler are core/http/limits.ts's, shared with the other
@@ -16,6 +18,7 @@ import {
   MAX_BODY_BYTES,
   parseAdmissionReview,
   type AdmissionRequest,
+  type Verdict,
 } from "./admission.js";
 import {
   DEFAULT_LIMITS,
@@ -30,6 +33,13 @@ import {
   type ServerLimits,
 } from "../../core/http/limits.js";
 import { TlsFiles } from "../tls-files.js";
+import {
+  decideInjection,
+  INJECTION_SKIPPED,
+  type InjectOptions,
+  type InjectOutcome,
+} from "../inject/decide.js";
+import type { KubeObject } from "../kube/resources.js";
 import type { WebhookLookups } from "./lookups.js";
 import { webhookMetrics, type WebhookMetrics } from "./metrics.js";
 import {
@@ -48,6 +58,13 @@ export const WEBHOOK_PATHS = {
   ClusterTriggerAuthentication: "/validate-clustertriggerauthentication",
 } as const;
 export type ValidatedKind = keyof typeof WEBHOOK_PATHS;
+/** The sidecar-injecting webhook's path. */
+export const MUTATE_POD_PATH = "/mutate-pod";
+
+/** Where the injector's Events go (the controller's EventRecorder). */
+export interface EventSink {
+  event(object: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
+}
 
 export interface WebhookServerOptions {
   /** Port to listen on; 0 picks a free one (see the returned `port`). */
@@ -63,6 +80,8 @@ export interface WebhookServerOptions {
   certCheckIntervalMs?: number;
   /** Defaults to DEFAULT_LIMITS (see core/http/limits.ts). */
   limits?: ServerLimits;
+  /** Serve `/mutate-pod` with these settings; without them the path is not served. */
+  inject?: InjectOptions & { events?: EventSink };
 }
 
 export interface WebhookServer {
@@ -105,17 +124,53 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     }
   };
 
+  const inject = options.inject;
+  const served = [...routes.keys(), ...(inject ? [MUTATE_POD_PATH] : [])];
+
+  /** The answer is always "allowed"; what happened is logged, counted and, where someone must act, an Event. */
+  const mutate = async (request: AdmissionRequest, o: NonNullable<typeof inject>): Promise<Verdict> => {
+    let outcome: InjectOutcome;
+    try {
+      outcome = await decideInjection(request, o);
+    } catch (err) {
+      // decideInjection catches lookup errors; anything else is a defect, and still admits the pod.
+      outcome = { result: "lookup-failed", problems: [`internal error: ${(err as Error).message}`] };
+    }
+    metrics.injections.inc({ result: outcome.result });
+    const log = {
+      namespace: outcome.namespace ?? request.namespace,
+      pod: outcome.pod,
+      uid: request.uid,
+      result: outcome.result,
+      ...(outcome.scaledObject ? { scaledObject: outcome.scaledObject } : {}),
+      ...(outcome.owner
+        ? { owner: `${outcome.owner.kind ?? ""}/${outcome.owner.metadata?.name ?? ""}` }
+        : {}),
+      ...(outcome.problems ? { problems: outcome.problems } : {}),
+    };
+    if (outcome.result === "injected") logger.info(log, "sidecar injected");
+    else if (outcome.problems) logger.warn(log, "sidecar not injected");
+    else logger.debug(log, "pod admitted unchanged");
+    if (outcome.problems && outcome.owner && outcome.result !== "lookup-failed") {
+      const what = outcome.result === "invalid-annotation" ? "invalid annotation" : "cannot inject";
+      o.events?.event(
+        outcome.owner,
+        "Warning",
+        INJECTION_SKIPPED,
+        `pod ${outcome.pod ?? ""} started without the lagscale sidecar (${what}): ${outcome.problems.join("; ")}`,
+      );
+    }
+    return outcome.patch ? { allowed: true, patch: outcome.patch } : { allowed: true };
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = requestPath(req);
     const kind = routes.get(path);
-    if (!kind) {
+    const mutating = path === MUTATE_POD_PATH && inject !== undefined;
+    if (!kind && !mutating) {
       // The path is the client's: quoted and cut, so a 10 KB path does not come back as a 10 KB answer.
       const shown = JSON.stringify(path.length > 100 ? `${path.slice(0, 100)}…` : path);
-      throw new HttpError(
-        404,
-        `no webhook at ${shown}; lagscale serves ${[...routes.keys()].join(", ")}`,
-        hasBody(req),
-      );
+      throw new HttpError(404, `no webhook at ${shown}; lagscale serves ${served.join(", ")}`, hasBody(req));
     }
     if (req.method !== "POST") {
       sendText(res, 405, `${path} accepts POST only, got ${req.method ?? ""}`, {
@@ -139,6 +194,12 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       return;
     }
     const request = parsed.request;
+    if (!kind) {
+      const verdict = await mutate(request, inject!);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(admissionResponse(request.uid, verdict)));
+      return;
+    }
     const outcome = await check(kind, request);
     const verdict = verdictOf(outcome);
     const log = {
@@ -174,7 +235,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     });
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, paths: Object.values(WEBHOOK_PATHS) }, "webhook server listening");
+  logger.info({ port, paths: served }, "webhook server listening");
   return {
     port,
     close: () =>

@@ -1,0 +1,365 @@
+/**
+ * The sidecar injector behind the stack's real API server: the controller runs as a child process with
+ * its webhook server on (a CA of the test's own) and its report receiver on plain HTTP; the rendered
+ * MutatingWebhookConfiguration reaches it by URL, scoped to the test's namespace, and is deleted after.
+ *
+ * - a Deployment that opts in gets the sidecar through the API server's call (the stored pod spec says
+ *   so), a second pass over the stored pod changes nothing, and the injected sidecar's reports are
+ *   accepted by the controller;
+ * - a Deployment that does not opt in is untouched;
+ * - an invalid opt-in value starts the pod without the sidecar, with an Event on the Deployment;
+ * - with the controller stopped (configuration still there, nothing answering), an opted-in pod is still
+ *   created and starts; how long its creation took is printed.
+ *
+ * Pods on the local stack are host processes sharing the host's network: the controller passes
+ * `--sidecar-bind-address=$(POD_IP)`, and `--sidecar-token-file` with the pod runner's token path
+ * (localTokenFile), since a host process cannot see the projected volume's mount path.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  AdmissionregistrationV1Api,
+  type V1MutatingWebhookConfiguration,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import {
+  INJECT_STATUS_ANNOTATION,
+  SIDECAR_CONTAINER,
+  SIDECAR_TOKEN_VOLUME,
+} from "../../controller/inject/index.js";
+import { MUTATE_POD_PATH, renderMutatingWebhookConfiguration } from "../../controller/webhook/index.js";
+import { buildInfo } from "../../controller/metrics.js";
+import { localTokenFile } from "../demo/manifests.js";
+import { reportedPods } from "../demo/view.js";
+import { createCa, issueCert } from "../stack/kube/pki.js";
+import {
+  consumerDeployment,
+  createDeployment,
+  createNamespace,
+  createScaledObject,
+  createTestTopic,
+  eventsFor,
+  installCrds,
+  kafka,
+  kafkaTrigger,
+  kubeRest,
+  scaledObject,
+  startController,
+  withAdmin,
+  type ControllerProcess,
+  type TestNamespace,
+} from "../support/controller.js";
+import { podRunnerMissing, stackKubeConfig } from "../support/kube.js";
+import { loadStack } from "../support/stack.js";
+import { waitFor } from "../support/wait.js";
+
+const stack = loadStack();
+const skip = podRunnerMissing(stack);
+const LABEL = { "lagscale.io/inject": "enabled" };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A Deployment whose pod only sleeps (a host process), with the given template labels and annotations. */
+function sleeper(
+  ns: string,
+  name: string,
+  labels: Record<string, string>,
+  annotations: Record<string, string> = {},
+) {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name, ...labels }, annotations },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: "main", image: "lagscale.local/host", command: ["sleep", "3600"] }],
+        },
+      },
+    },
+  };
+}
+
+describe("the sidecar injector through the real API server", { skip }, () => {
+  const rest = kubeRest(stack);
+  const admission = stackKubeConfig(stack).makeApiClient(AdmissionregistrationV1Api);
+  const tmp = mkdtempSync(path.join(tmpdir(), "lagscale-inject-it-"));
+  const run = Date.now().toString(36);
+  let ns: TestNamespace;
+  let controller: ControllerProcess;
+  let configName = "";
+  let webhookPort = 0;
+
+  const pods = async (app: string): Promise<V1Pod[]> =>
+    (
+      await rest.get<{ items: V1Pod[] }>(`/api/v1/namespaces/${ns.name}/pods`, {
+        labelSelector: `app=${app}`,
+      })
+    ).items.filter((p) => !p.metadata?.deletionTimestamp);
+  const firstPod = (app: string) => waitFor(`a pod of ${app}`, async () => (await pods(app))[0], 60_000, 250);
+  const running = (app: string) =>
+    waitFor(
+      `a Running pod of ${app}`,
+      async () => (await pods(app)).find((p) => p.status?.phase === "Running"),
+      90_000,
+      250,
+    );
+
+  let caPem: Buffer;
+  /** An AdmissionReview for `pod` straight to the controller's /mutate-pod (as the API server sends it). */
+  const postReview = (pod: V1Pod): Promise<{ allowed: boolean; patch?: string }> =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({
+        apiVersion: "admission.k8s.io/v1",
+        kind: "AdmissionReview",
+        request: {
+          uid: "second-pass",
+          kind: { group: "", version: "v1", kind: "Pod" },
+          resource: { group: "", version: "v1", resource: "pods" },
+          namespace: ns.name,
+          operation: "CREATE",
+          object: pod,
+        },
+      });
+      const req = httpsRequest(
+        {
+          host: "127.0.0.1",
+          port: webhookPort,
+          path: MUTATE_POD_PATH,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          ca: caPem,
+        },
+        (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c.toString()));
+          res.on("end", () => {
+            try {
+              resolve((JSON.parse(text) as { response: { allowed: boolean; patch?: string } }).response);
+            } catch (err) {
+              reject(new Error(`${res.statusCode ?? 0}: ${text} (${(err as Error).message})`));
+            }
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+
+  before(async () => {
+    await installCrds(stack);
+    ns = await createNamespace(stack, "inject-it");
+    const ca = await createCa(tmp, "ca", "lagscale-inject-test-ca");
+    caPem = readFileSync(ca.cert);
+    await issueCert(tmp, "tls", ca, { commonName: "127.0.0.1", ipAddresses: ["127.0.0.1"], usage: "server" });
+    const reportsPort = await freePort();
+    controller = await startController({
+      stack,
+      name: `inject-${ns.name}`,
+      watchNamespaces: [ns.name],
+      extraArgs: [
+        "--webhooks=on",
+        `--cert-dir=${tmp}`,
+        "--webhook-port=0",
+        "--reports=http",
+        `--reports-port=${reportsPort}`,
+        "--sidecar-image=lagscale/sidecar:dev",
+        `--sidecar-report-url=http://127.0.0.1:${reportsPort}/v1/reports`,
+        "--sidecar-bind-address=$(POD_IP)",
+        `--sidecar-token-file=${localTokenFile(stack.dir)}`,
+      ],
+    });
+    const line = await controller.waitForLog(
+      (l) => l.server === "webhook" && typeof l.port === "number",
+      30_000,
+    );
+    webhookPort = Number(line.port);
+
+    configName = `lagscale-inject-test-${ns.name}`;
+    const config = renderMutatingWebhookConfiguration({
+      name: configName,
+      url: `https://127.0.0.1:${webhookPort}`,
+      caBundle: caPem,
+      ownNamespace: "lagscale",
+    });
+    // This test's namespace only, so that no one else's pods are sent to this short-lived controller.
+    config.webhooks[0]!.namespaceSelector.matchExpressions.push({
+      key: "kubernetes.io/metadata.name",
+      operator: "In",
+      values: [ns.name],
+    });
+    await admission.createMutatingWebhookConfiguration({ body: config as V1MutatingWebhookConfiguration });
+
+    // The API server learns the configuration through an informer: wait until a dry-run create reaches the
+    // webhook (it answers dry runs unchanged, and logs them).
+    await waitFor(
+      "the API server to call the injector",
+      async () => {
+        await rest.post(
+          `/api/v1/namespaces/${ns.name}/pods`,
+          {
+            metadata: { name: "probe", labels: LABEL },
+            spec: { containers: [{ name: "main", image: "lagscale.local/host", command: ["true"] }] },
+          },
+          { dryRun: "All" },
+        );
+        return controller.logs.some((l) => l.result === "ignored" && l.namespace === ns.name)
+          ? true
+          : undefined;
+      },
+      30_000,
+      250,
+    );
+  });
+
+  after(async () => {
+    if (configName)
+      await admission.deleteMutatingWebhookConfiguration({ name: configName }).catch(() => undefined);
+    await controller?.stop();
+    await ns?.remove();
+    rest.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("a Deployment that opts in gets the sidecar, and its reports are accepted", async () => {
+    const name = "injected";
+    const topic = `inject-${run}`;
+    const group = `g-${topic}`;
+    await withAdmin(kafka(stack.bootstrapServers), (admin) => createTestTopic(admin, topic, 2));
+    await createScaledObject(
+      rest,
+      scaledObject({
+        namespace: ns.name,
+        name,
+        target: name,
+        spec: { pollingInterval: 5, minReplicaCount: 1, maxReplicaCount: 1 },
+        triggers: [kafkaTrigger({ brokers: stack.bootstrapServers, group, topic, lagThreshold: 7 })],
+      }),
+    );
+    const deployment = consumerDeployment({
+      namespace: ns.name,
+      name,
+      replicas: 1,
+      brokers: stack.bootstrapServers,
+      topic,
+      group,
+      sleepSeconds: 0,
+    }) as { spec: { template: { metadata: { labels: Record<string, string> } } } };
+    Object.assign(deployment.spec.template.metadata.labels, LABEL);
+    await createDeployment(rest, deployment);
+
+    const pod = await firstPod(name);
+    const sidecar = pod.spec?.initContainers?.find((c) => c.name === SIDECAR_CONTAINER);
+    assert.ok(sidecar, `the stored pod has the sidecar: ${JSON.stringify(pod.spec?.initContainers ?? [])}`);
+    assert.equal(sidecar.restartPolicy, "Always");
+    assert.equal(sidecar.image, "lagscale/sidecar:dev");
+    const env = new Map(sidecar.env?.map((e) => [e.name, e.value]));
+    assert.equal(env.get("LAGSCALE_SCALED_OBJECT"), name);
+    assert.equal(env.get("KAFKA_BOOTSTRAP_SERVERS"), stack.bootstrapServers.join(","));
+    assert.equal(env.get("LAGSCALE_CONSUMER_GROUP"), group);
+    assert.equal(env.get("LAGSCALE_TOPIC"), topic);
+    assert.equal(env.get("LAGSCALE_LAG_THRESHOLD"), "7");
+    assert.equal(env.get("LAGSCALE_BIND_ADDRESS"), "$(POD_IP)");
+    const volume = pod.spec?.volumes?.find((v) => v.name === SIDECAR_TOKEN_VOLUME);
+    assert.equal(volume?.projected?.sources?.[0]?.serviceAccountToken?.audience, "lagscale.io/reports");
+    const status = JSON.parse(pod.metadata?.annotations?.[INJECT_STATUS_ANNOTATION] ?? "{}") as Record<
+      string,
+      unknown
+    >;
+    assert.equal(status.version, buildInfo().version);
+    assert.equal(status.scaledObject, name);
+    assert.deepEqual(
+      pod.spec?.containers.map((c) => c.name),
+      ["kafka-consumer"],
+      "the consumer is untouched",
+    );
+
+    // A second pass (what reinvocation sends): the stored pod, sent to the webhook, comes back unchanged.
+    const again = await postReview(pod);
+    assert.equal(again.allowed, true);
+    assert.equal(again.patch, undefined, "no patch for a pod that has the sidecar");
+
+    const reported = await waitFor(
+      "the injected sidecar's report to be accepted",
+      async () => {
+        const mine = reportedPods(await controller.metrics(), `${ns.name}/${name}`);
+        return mine.length > 0 ? mine : undefined;
+      },
+      90_000,
+      500,
+    );
+    console.log(`reports accepted from ${reported.map((p) => `${p.pod}:${p.state}`).join(", ")}`);
+    assert.ok(
+      controller.logs.some(
+        (l) => typeof l.msg === "string" && l.msg.startsWith("report accepted") && l.pod === reported[0]!.pod,
+      ),
+      "the receiver logged an accepted report",
+    );
+  });
+
+  it("a Deployment that does not opt in is untouched", async () => {
+    await createDeployment(rest, sleeper(ns.name, "plain", {}));
+    const pod = await firstPod("plain");
+    assert.equal(pod.spec?.initContainers, undefined);
+    assert.equal(pod.metadata?.annotations?.[INJECT_STATUS_ANNOTATION], undefined);
+    assert.deepEqual(
+      pod.spec?.volumes?.map((v) => v.name).filter((n) => n === SIDECAR_TOKEN_VOLUME) ?? [],
+      [],
+    );
+  });
+
+  it("an invalid opt-in value starts the pod without the sidecar, with an Event on the Deployment", async () => {
+    await createDeployment(rest, sleeper(ns.name, "invalid", LABEL, { "lagscale.io/inject": "yes" }));
+    const pod = await running("invalid");
+    assert.equal(pod.spec?.initContainers, undefined);
+    const event = await waitFor(
+      "the InjectionSkipped Event",
+      async () =>
+        (await eventsFor(rest, ns.name, "Deployment", "invalid")).find(
+          (e) => e.reason === "InjectionSkipped",
+        ),
+      30_000,
+      250,
+    );
+    assert.equal(event.type, "Warning");
+    assert.match(event.message, /annotation lagscale.io\/inject="yes": must be enabled or disabled/);
+  });
+
+  it("with the controller stopped, an opted-in pod is still created and starts, without the sidecar", async () => {
+    await controller.stop();
+    const t0 = Date.now();
+    await rest.post(`/api/v1/namespaces/${ns.name}/pods`, {
+      metadata: {
+        name: "while-down",
+        labels: { app: "while-down", ...LABEL },
+        annotations: { "lagscale.io/scaled-object": "injected" },
+      },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: "main", image: "lagscale.local/host", command: ["sleep", "3600"] }],
+      },
+    });
+    const createMs = Date.now() - t0;
+    console.log(`pod creation with the injector down took ${createMs} ms (webhook timeout 5 s)`);
+    const pod = await running("while-down");
+    assert.equal(pod.spec?.initContainers, undefined);
+  });
+});
