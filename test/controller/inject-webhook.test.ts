@@ -34,8 +34,8 @@ import {
 } from "../../controller/inject/index.js";
 import { MUTATE_POD_PATH, renderMutatingWebhookConfiguration } from "../../controller/webhook/index.js";
 import { buildInfo } from "../../controller/metrics.js";
-import { localTokenFile } from "../demo/manifests.js";
-import { reportedPods } from "../demo/view.js";
+import { localTokenFile } from "../../demo-apps/demo/manifests.js";
+import { reportedPods } from "../../demo-apps/demo/view.js";
 import { createCa, issueCert } from "../stack/kube/pki.js";
 import {
   consumerDeployment,
