@@ -293,7 +293,14 @@ export class ServiceProxy {
           close(l.local);
         }
         // EADDRINUSE: another process has this address and port; keep the address taken and try the next
-        if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EACCES") {
+          this.ips.release(ip);
+          throw new Error(
+            `cannot listen on ${ip} for ${state.key}: ports below 1024 need root or CAP_NET_BIND_SERVICE (${describeError(err)})`,
+          );
+        }
+        if (code !== "EADDRINUSE") {
           this.ips.release(ip);
           throw err;
         }
