@@ -14,6 +14,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -314,9 +315,21 @@ test("Services with a selector reach ready pods from the API server and from pod
       );
       assert.deepEqual(new Set(await answers(b, leaderUrl, 4)), new Set([podNames[0]]));
 
+      // An open connection to the old leader, through the API server's face (the slice's address and port):
+      // it is closed when the label moves, so nothing keeps talking to a pod that no longer leads.
+      const slice = await discovery.readNamespacedEndpointSlice({
+        name: "leader-lagscale",
+        namespace: ns.name,
+      });
+      const held = net.connect({ host: slice.endpoints[0]!.addresses[0]!, port: slice.ports![0]!.port! });
+      let heldClosed = false;
+      held.on("close", () => (heldClosed = true)).on("error", () => undefined);
+      await new Promise<void>((resolve, reject) => held.once("connect", resolve).once("error", reject));
+
       await label(podNames[0]!, null);
       await label(podNames[1]!, "true");
       const moved = Date.now();
+      await waitFor("the connection to the old leader to be closed", () => (heldClosed ? true : undefined));
       await waitFor("the leader Service to follow the label", async () =>
         (await callFrom(a, leaderUrl, "https")).body === podNames[1] ? true : undefined,
       );
