@@ -21,7 +21,10 @@ import type { PodView } from "./services.js";
 import { watchFrom, type WatchHandle } from "./watch.js";
 
 export interface PodRunnerOptions {
-  /** Path of a kubeconfig with rights to nodes, pods, bindings, leases, serviceaccounts/token, secrets, configmaps. */
+  /**
+   * Path of a kubeconfig with rights to nodes, pods, bindings, leases, serviceaccounts/token, secrets, configmaps,
+   * services (list, watch) and endpointslices (the Service proxy).
+   */
   kubeconfig: string;
   /** The stack's state folder: container logs go to `<stateDir>/pods/<namespace>/<pod>/<container>.log`. */
   stateDir: string;

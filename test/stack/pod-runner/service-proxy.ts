@@ -57,6 +57,7 @@ interface Conn {
   client: net.Socket;
   upstream: net.Socket;
   uid: string;
+  pod: string;
   port: string;
 }
 
@@ -112,12 +113,12 @@ export class ServiceProxy {
   constructor(private readonly opts: ServiceProxyOptions) {
     this.log = opts.log.child({ part: "service-proxy" });
     this.discovery = opts.kc.makeApiClient(DiscoveryV1Api);
-    mkdirSync(opts.dir, { recursive: true });
     this.tableFile = path.join(opts.dir, "service-names.json");
-    this.writeTable();
   }
 
+  /** Writes an empty name table, then lists and watches Services. */
   start(): void {
+    this.writeTable();
     this.loop = this.watchLoop();
   }
 
@@ -154,7 +155,7 @@ export class ServiceProxy {
       const still = port && backendsFor(state.svc, port, pods).some((b) => b.uid === conn.uid);
       if (!still) {
         this.log.info(
-          { service: state.key, port: conn.port, pod: conn.uid },
+          { service: state.key, port: conn.port, pod: conn.pod },
           "pod no longer selected or ready: closing its connection",
         );
         conn.client.destroy();
@@ -192,7 +193,11 @@ export class ServiceProxy {
         this.refresh(state, this.opts.pods());
         return;
       }
-      if (state) this.closeState(state, { keepIP: true });
+      if (state) {
+        // ports changed: new listeners (and a new slice), same address for pods
+        this.closeState(state, { keepIP: true });
+        this.services.delete(key);
+      }
       const fresh = await this.open(svc, portsKey, state?.localIP);
       this.services.set(key, fresh);
       this.writeTable();
@@ -322,7 +327,7 @@ export class ServiceProxy {
       return;
     }
     const upstream = net.connect({ host: backend.ip, port: backend.port });
-    const conn: Conn = { client, upstream, uid: backend.uid, port: portName };
+    const conn: Conn = { client, upstream, uid: backend.uid, pod: backend.pod, port: portName };
     state.conns.add(conn);
     const end = () => {
       client.destroy();
@@ -379,6 +384,7 @@ export class ServiceProxy {
   }
 
   private writeTable(): void {
+    mkdirSync(this.opts.dir, { recursive: true });
     const table: NameTable = {
       services: Object.fromEntries([...this.services.values()].map((s) => [s.key, s.localIP])),
     };
