@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
-import { networkInterfaces, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -23,6 +23,7 @@ import {
   DiscoveryV1Api,
   type V1ConfigMap,
 } from "@kubernetes/client-node";
+import { hostAddress } from "../stack/host-address.js";
 import { createCa, issueCert } from "../stack/kube/pki.js";
 import { stackKubeConfig } from "../support/kube.js";
 
@@ -52,15 +53,6 @@ interface Seen {
   path: string;
   servername: string | false | null;
   request: AdmissionRequest;
-}
-
-function hostAddress(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
-  throw new Error(
-    "this machine has no non-loopback IPv4 address; EndpointSlices cannot point at 127.0.0.0/8, so this test needs one",
-  );
 }
 
 /** One admission decision, as the API server expects it back (AdmissionReview v1). */

@@ -423,7 +423,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Kube
         `--cluster-signing-cert-file=${pki.ca.cert}`,
         `--cluster-signing-key-file=${pki.ca.key}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
-        "--controllers=*",
+        // Pod IPs are loopback addresses, which EndpointSlices and Endpoints refuse: these two controllers
+        // would retry every Service with a selector forever. The pod runner's Service proxy publishes them.
+        "--controllers=*,-endpointslice-controller,-endpoints-controller",
         "--leader-elect=false",
         "--profiling=false",
       ],

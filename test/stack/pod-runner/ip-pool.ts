@@ -2,8 +2,8 @@
  * Pod IPs for the process pod runner: every pod gets its own loopback address 127.x.y.z (Linux routes all of
  * 127.0.0.0/8 to the loopback interface, so a process can bind to any of them without setup).
  *
- * 127.0.0.0/16 is never handed out (127.0.0.1 is the host's own address), nor addresses ending in .0 or
- * .255. Allocation walks the range round-robin, so a released address is reused as late as possible, and an
+ * 127.0.0.0/16 is never handed out (127.0.0.1 is the host's own address), nor 127.253.0.0/16 and up (Service
+ * addresses of the runner's Service proxy, see services.ts), nor addresses ending in .0 or .255. Allocation walks the range round-robin, so a released address is reused as late as possible, and an
  * address still in use is never handed out twice.
  */
 
@@ -20,7 +20,10 @@ export function numberToIp(n: number): string {
 }
 
 export const POOL_FIRST = ipToNumber("127.1.0.1");
-export const POOL_LAST = ipToNumber("127.254.255.254");
+export const POOL_LAST = ipToNumber("127.252.255.254");
+/** Where the Service proxy listens for pods, one address per Service: a range pods never get. */
+export const SERVICE_POOL_FIRST = ipToNumber("127.253.0.1");
+export const SERVICE_POOL_LAST = ipToNumber("127.253.255.254");
 
 function usable(n: number): boolean {
   const last = n & 255;

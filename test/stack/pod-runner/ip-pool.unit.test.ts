@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { IpPool, ipToNumber, numberToIp } from "./ip-pool.js";
+import {
+  IpPool,
+  ipToNumber,
+  numberToIp,
+  POOL_LAST,
+  SERVICE_POOL_FIRST,
+  SERVICE_POOL_LAST,
+} from "./ip-pool.js";
 
 test("addresses convert both ways and bad input is rejected", () => {
   for (const ip of ["127.1.0.1", "127.254.255.254", "0.0.0.0", "255.255.255.255"]) {
@@ -47,4 +54,12 @@ test("reserve takes addresses pods already have, refusing taken or foreign ones"
   assert.equal(pool.allocate(), "127.1.0.1");
   assert.equal(pool.allocate(), "127.1.0.3", "skips the reserved address");
   assert.equal(pool.size, 3);
+});
+
+test("pods never get the Service proxy's addresses (127.253.0.0/16)", () => {
+  assert.ok(POOL_LAST < SERVICE_POOL_FIRST, "the pod range ends before the Service range");
+  assert.equal(numberToIp(SERVICE_POOL_FIRST), "127.253.0.1");
+  assert.equal(numberToIp(SERVICE_POOL_LAST), "127.253.255.254");
+  const pool = new IpPool();
+  assert.equal(pool.reserve("127.253.0.1"), false, "a pod IP from before in the Service range is not kept");
 });

@@ -3,7 +3,7 @@
  * native sidecars for the pod's life, main containers with restarts per restartPolicy, probes, and the
  * status the kubelet would report.
  */
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   PatchStrategy,
@@ -13,16 +13,20 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import type { Logger } from "../../../core/log.js";
+import { withDnsHook } from "./dns-hook-build.js";
 import { ContainerConfigError, expandCommand, resolveEnv, type EnvLookups, type PodFacts } from "./env.js";
 import { containerCommand, findImage, imageLookupNames, type ImageMap, type Placeholders } from "./images.js";
 import { sleep } from "../process.js";
+import { inClusterKubeconfig } from "./in-cluster.js";
 import { apiStatus, describeError } from "./kube.js";
+import { translateArg, translatePath } from "./mount-paths.js";
 import { ProbeLoop } from "./probes.js";
 import { startProcess, stopProcess, type ContainerProcess } from "./process.js";
 import {
   BACKOFF_RESET_AFTER_MS,
   buildPodStatus,
   computePhase,
+  podReady,
   restartBackoffMs,
   restartPolicyOf,
   shouldRestart,
@@ -30,7 +34,13 @@ import {
   type ContainerRuntime,
   type PodRuntime,
 } from "./status.js";
-import { materializeVolumes, volumeEnv, writeToken, type MaterializedVolumes } from "./volumes.js";
+import {
+  materializeVolumes,
+  mountFolders,
+  volumeEnv,
+  writeToken,
+  type MaterializedVolumes,
+} from "./volumes.js";
 
 export interface WorkerDeps {
   api: CoreV1Api;
@@ -46,6 +56,12 @@ export interface WorkerDeps {
   lookups: EnvLookups;
   /** Called once when no process of the pod can run any more (its IP may be reused later). */
   onIdle: () => void;
+  /** The API server's URL, for the in-cluster kubeconfig. */
+  apiServer: string;
+  /** Service names for Node programs: the hook for NODE_OPTIONS and the name table it reads. */
+  serviceNames?: { hookUrl: string; tableFile: string };
+  /** Called when the pod's readiness or its processes change (the Service proxy follows them). */
+  onChange?: () => void;
 }
 
 const RETRY_MS = 3_000;
@@ -136,6 +152,11 @@ export class PodWorker {
 
   get phase(): string {
     return computePhase(this.rt);
+  }
+
+  /** The pod's Ready condition as last computed; false once it is being stopped. */
+  get ready(): boolean {
+    return !this.terminating && podReady(this.rt);
   }
 
   start(): void {
@@ -337,14 +358,50 @@ export class PodWorker {
     const image = c.image ?? "";
     const entry = findImage(this.deps.images(), image);
     if (!entry) throw new UnknownImageError(image);
-    const base = { ...this.deps.baseEnv, HOSTNAME: this.pod.spec?.hostname || this.name };
-    const env = await resolveEnv(this.pod, c, this.facts, this.deps.lookups, base);
-    const cmd = containerCommand(image, entry, expandCommand(c, env), this.deps.placeholders);
-    return {
-      argv: cmd.argv,
-      cwd: cmd.workingDir,
-      env: { ...cmd.imageEnv, ...env, ...volumeEnv(c, this.vols), LAGSCALE_POD_IP: this.ip },
+    const base: Record<string, string> = {
+      ...this.deps.baseEnv,
+      HOSTNAME: this.pod.spec?.hostname || this.name,
     };
+    const mounts = mountFolders(c, this.vols);
+    const env = await resolveEnv(this.pod, c, this.facts, this.deps.lookups, base);
+    // The pod's own values may name mountPaths; the runner's (PATH, HOME...) are host paths already.
+    for (const [k, v] of Object.entries(env)) if (base[k] !== v) env[k] = translatePath(v, mounts);
+    const expanded = expandCommand(c, env);
+    const cmd = containerCommand(
+      image,
+      entry,
+      {
+        ...(expanded.command ? { command: expanded.command.map((a) => translateArg(a, mounts)) } : {}),
+        ...(expanded.args ? { args: expanded.args.map((a) => translateArg(a, mounts)) } : {}),
+      },
+      this.deps.placeholders,
+    );
+    const volEnv = volumeEnv(c, this.vols);
+    const extra: Record<string, string> = { LAGSCALE_POD_IP: this.ip };
+    const saDir = volEnv.LAGSCALE_SERVICEACCOUNT_DIR;
+    if (env.KUBECONFIG === undefined && cmd.imageEnv.KUBECONFIG === undefined && saDir) {
+      extra.KUBECONFIG = await this.writeKubeconfig(c.name, saDir);
+    }
+    const names = this.deps.serviceNames;
+    if (names) {
+      extra.NODE_OPTIONS = withDnsHook(env.NODE_OPTIONS ?? cmd.imageEnv.NODE_OPTIONS, names.hookUrl);
+      extra.LAGSCALE_SERVICE_NAMES = names.tableFile;
+      extra.LAGSCALE_POD_NAMESPACE = this.namespace;
+    }
+    return { argv: cmd.argv, cwd: cmd.workingDir, env: { ...cmd.imageEnv, ...env, ...volEnv, ...extra } };
+  }
+
+  /** The in-cluster kubeconfig for one container (see in-cluster.ts); returns its path. */
+  private async writeKubeconfig(container: string, serviceAccountDir: string): Promise<string> {
+    const file = path.join(this.podDir, "kubeconfig", `${container}.yaml`);
+    await mkdir(path.dirname(file), { recursive: true });
+    const text = inClusterKubeconfig({
+      server: this.deps.apiServer,
+      serviceAccountDir,
+      namespace: this.namespace,
+    });
+    await writeFile(file, text, { mode: 0o600 });
+    return file;
   }
 
   private startProbes(slot: Slot, launch: { cwd: string; env: Record<string, string> }): void {
@@ -447,6 +504,7 @@ export class PodWorker {
 
   /** Asks for a status update; updates coalesce, one in flight at a time. */
   sync(): void {
+    this.deps.onChange?.();
     this.dirty = true;
     if (!this.syncing) this.syncing = this.flush().finally(() => (this.syncing = undefined));
   }

@@ -2,9 +2,12 @@
  * The pod runner: kubelet and scheduler for one Node of the local stack. It registers the Node, binds every
  * pending pod that has no node to it, and runs the pods bound to it as local processes (see pod-worker.ts).
  */
-import { KubeConfig, CoordinationV1Api, CoreV1Api, Watch, type V1Pod } from "@kubernetes/client-node";
+import path from "node:path";
+import { KubeConfig, CoordinationV1Api, CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { createLogger, type Logger } from "../../../core/log.js";
+import { hostAddress } from "../host-address.js";
 import { repoRoot } from "../paths.js";
+import { buildDnsHook } from "./dns-hook-build.js";
 import type { EnvLookups } from "./env.js";
 import { loadImageMap, type ImageMap, type Placeholders } from "./images.js";
 import { IpPool } from "./ip-pool.js";
@@ -13,9 +16,15 @@ import { apiServerAddress, apiStatus, clusterCaPem, describeError, loadKubeConfi
 import { acquireLock } from "./lock.js";
 import { NodeAgent } from "./node.js";
 import { PodWorker } from "./pod-worker.js";
+import { ServiceProxy } from "./service-proxy.js";
+import type { PodView } from "./services.js";
+import { watchFrom, type WatchHandle } from "./watch.js";
 
 export interface PodRunnerOptions {
-  /** Path of a kubeconfig with rights to nodes, pods, bindings, leases, serviceaccounts/token, secrets, configmaps. */
+  /**
+   * Path of a kubeconfig with rights to nodes, pods, bindings, leases, serviceaccounts/token, secrets, configmaps,
+   * services (list, watch) and endpointslices (the Service proxy).
+   */
   kubeconfig: string;
   /** The stack's state folder: container logs go to `<stateDir>/pods/<namespace>/<pod>/<container>.log`. */
   stateDir: string;
@@ -59,7 +68,9 @@ export class PodRunner {
   private readonly caPem: string;
   private readonly lookups: EnvLookups;
   private stopped = false;
-  private watchAbort: AbortController | undefined;
+  private watchAbort: WatchHandle | undefined;
+  private readonly proxy: ServiceProxy | undefined;
+  private serviceNames: { hookUrl: string; tableFile: string } | undefined;
   private loop: Promise<void> = Promise.resolve();
   private readonly stopSignal = new AbortController();
   private releaseLock: () => void = () => {};
@@ -94,6 +105,26 @@ export class PodRunner {
       KUBERNETES_PORT: `tcp://${api.host}:${api.port}`,
     };
     this.caPem = clusterCaPem(this.kc);
+    let address: string | undefined;
+    try {
+      address = hostAddress();
+    } catch (err) {
+      this.log.warn(
+        { err: describeError(err) },
+        "no Service proxy: Services with a selector will not reach pods",
+      );
+    }
+    this.proxy =
+      address === undefined
+        ? undefined
+        : new ServiceProxy({
+            kc: this.kc,
+            core: this.core,
+            log: this.log,
+            dir: path.join(opts.stateDir, "pod-runner"),
+            hostAddress: address,
+            pods: () => this.podViews(),
+          });
     const core = this.core;
     this.lookups = {
       async getSecret(namespace, name) {
@@ -124,6 +155,13 @@ export class PodRunner {
       this.releaseLock();
       throw err;
     }
+    if (this.proxy) {
+      this.serviceNames = {
+        hookUrl: buildDnsHook(path.join(this.opts.stateDir, "pod-runner", "dns-hook")),
+        tableFile: this.proxy.tableFile,
+      };
+      this.proxy.start();
+    }
     this.log.info(
       { node: this.nodeName, images: Object.keys(this.images), api: this.baseEnv.KUBERNETES_SERVICE_HOST },
       "pod runner started",
@@ -148,6 +186,7 @@ export class PodRunner {
       }),
     );
     this.node.stop();
+    await this.proxy?.stop();
     await this.loop;
     this.releaseLock();
     this.log.info("pod runner stopped");
@@ -191,44 +230,19 @@ export class PodRunner {
 
   /** One watch from `resourceVersion`; resolves with why it ended (410 Gone, closed), rejects on errors. */
   private watchOnce(resourceVersion: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const finish = (err: unknown, reason: string) => {
-        if (settled) return;
-        settled = true;
-        if (err && !this.stopped) reject(err instanceof Error ? err : new Error(String(err)));
-        else resolve(reason);
-      };
-      const watch = new Watch(this.kc);
-      watch
-        .watch(
-          "/api/v1/pods",
-          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
-          (type: string, obj: unknown) => {
-            if (type === "ERROR") {
-              const status = obj as { code?: number; message?: string };
-              this.watchAbort?.abort();
-              finish(
-                undefined,
-                status.code === 410 ? "resourceVersion too old (410)" : `watch error ${status.message ?? ""}`,
-              );
-              return;
-            }
-            if (type === "BOOKMARK") return;
-            const pod = obj as V1Pod;
-            if (type === "DELETED") this.handleGone(pod);
-            else this.handle(pod);
-          },
-          (err: unknown) => finish(err, "closed by the server"),
-        )
-        .then(
-          (ctrl) => {
-            this.watchAbort = ctrl;
-            if (this.stopped) ctrl.abort();
-          },
-          (err: unknown) => finish(err, "could not start"),
-        );
-    });
+    const handle = watchFrom(
+      this.kc,
+      "/api/v1/pods",
+      resourceVersion,
+      (type, obj) => {
+        const pod = obj as V1Pod;
+        if (type === "DELETED") this.handleGone(pod);
+        else this.handle(pod);
+      },
+      () => this.stopped,
+    );
+    this.watchAbort = handle;
+    return handle.ended;
   }
 
   private handle(pod: V1Pod): void {
@@ -248,11 +262,16 @@ export class PodRunner {
     const k = key(pod);
     const worker = this.workers.get(k);
     if (pod.metadata?.deletionTimestamp) {
-      if (!this.deleting.has(k)) this.deleting.set(k, this.deletePod(pod, worker));
+      if (!this.deleting.has(k)) {
+        this.deleting.set(k, this.deletePod(pod, worker));
+        // a terminating pod is not ready: no new connections, open ones closed
+        this.proxy?.podsChanged();
+      }
       return;
     }
     if (worker) {
       worker.update(pod);
+      this.proxy?.podsChanged();
       return;
     }
     if (terminalPhase(pod)) return;
@@ -291,9 +310,25 @@ export class PodRunner {
       caPem: this.caPem,
       lookups: this.lookups,
       onIdle: release,
+      apiServer: this.kc.getCurrentCluster()?.server ?? "",
+      ...(this.serviceNames ? { serviceNames: this.serviceNames } : {}),
+      onChange: () => this.proxy?.podsChanged(),
     });
     this.workers.set(k, worker);
     worker.start();
+  }
+
+  /** What the Service proxy needs of the pods this runner runs now. */
+  private podViews(): PodView[] {
+    return [...this.workers.values()].map((w) => ({
+      namespace: w.namespace,
+      name: w.name,
+      uid: w.uid,
+      ip: w.ip,
+      labels: w.pod.metadata?.labels ?? {},
+      ready: w.ready,
+      ports: (w.pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []),
+    }));
   }
 
   /** The image map, read again from its files so that a file edited while the stack runs takes effect. */
@@ -378,6 +413,7 @@ export class PodRunner {
       return;
     }
     this.workers.delete(k);
+    this.proxy?.podsChanged();
     worker.markGone();
     const pending = this.deleting.get(k);
     const grace = Math.min(pod.spec?.terminationGracePeriodSeconds ?? 30, RUNNER_STOP_GRACE_S);

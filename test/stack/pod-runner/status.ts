@@ -178,6 +178,29 @@ function condition(
   };
 }
 
+function readiness(rt: PodRuntime): {
+  done: boolean;
+  incompleteInit: string[];
+  unready: string[];
+  containersReady: boolean;
+} {
+  const phase = computePhase(rt);
+  const done = phase === "Succeeded" || phase === "Failed";
+  const incompleteInit = rt.init
+    .filter((c) => (c.sidecar ? c.state.kind !== "running" && !done : !isSucceeded(c)))
+    .map((c) => c.name);
+  const unready = [...rt.init.filter((c) => c.sidecar), ...rt.main]
+    .filter((c) => !(c.state.kind === "running" && c.ready))
+    .map((c) => c.name);
+  const containersReady = !done && incompleteInit.length === 0 && unready.length === 0;
+  return { done, incompleteInit, unready, containersReady };
+}
+
+/** The pod's Ready condition: initialized, not done, every main container and sidecar running and ready. */
+export function podReady(rt: PodRuntime): boolean {
+  return readiness(rt).containersReady;
+}
+
 /**
  * The whole `status` to send (as a merge patch: arrays are replaced). Dates are RFC 3339 strings;
  * `previous` keeps lastTransitionTime of conditions that did not change.
@@ -188,22 +211,14 @@ export function buildPodStatus(
   now: Date,
 ): V1PodStatus {
   const phase = computePhase(rt);
-  const done = phase === "Succeeded" || phase === "Failed";
-  const incompleteInit = rt.init
-    .filter((c) => (c.sidecar ? c.state.kind !== "running" && !done : !isSucceeded(c)))
-    .map((c) => c.name);
-  const initialized = incompleteInit.length === 0;
-  const unready = [...rt.init.filter((c) => c.sidecar), ...rt.main]
-    .filter((c) => !(c.state.kind === "running" && c.ready))
-    .map((c) => c.name);
-  const containersReady = !done && initialized && unready.length === 0;
+  const { done, incompleteInit, unready, containersReady } = readiness(rt);
   const notReadyReason = done ? "PodCompleted" : "ContainersNotReady";
   const notReadyMessage = done ? undefined : `containers with unready status: [${unready.join(" ")}]`;
   const conditions: V1PodCondition[] = [
     condition("PodReadyToStartContainers", rt.podIP !== undefined && !done, previous, now),
     condition(
       "Initialized",
-      initialized || done,
+      incompleteInit.length === 0 || done,
       previous,
       now,
       "ContainersNotInitialized",

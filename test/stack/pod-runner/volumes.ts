@@ -272,11 +272,28 @@ export async function materializeVolumes(
   return { dirs, tokens };
 }
 
-/** The env that tells one container where its mounts are (see the top of this file). */
-export function volumeEnv(
-  container: { volumeMounts?: { name: string; mountPath: string; subPath?: string }[] },
+type MountingContainer = { volumeMounts?: { name: string; mountPath: string; subPath?: string }[] };
+
+/**
+ * mountPath → folder for one container, with the service-account folder at its standard path when no
+ * volume is mounted there.
+ */
+export function mountFolders(
+  container: MountingContainer,
   vols: MaterializedVolumes,
 ): Record<string, string> {
+  const mounts: Record<string, string> = {};
+  for (const m of container.volumeMounts ?? []) {
+    const dir = vols.dirs[m.name];
+    if (dir) mounts[m.mountPath] = m.subPath ? path.join(dir, m.subPath) : dir;
+  }
+  const fallback = vols.dirs[".serviceaccount"];
+  if (!mounts[SERVICEACCOUNT_MOUNT] && fallback) mounts[SERVICEACCOUNT_MOUNT] = fallback;
+  return mounts;
+}
+
+/** The env that tells one container where its mounts are (see the top of this file). */
+export function volumeEnv(container: MountingContainer, vols: MaterializedVolumes): Record<string, string> {
   const env: Record<string, string> = {};
   const mounts: Record<string, string> = {};
   for (const m of container.volumeMounts ?? []) {
