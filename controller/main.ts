@@ -33,7 +33,12 @@ import {
 } from "./leader/index.js";
 import { ControllerMetrics } from "./metrics.js";
 import { ReportStore, startReports } from "./reports/index.js";
-import { ApiJobClient, ScaledJobController, ScaledJobMetrics } from "./scaledjob/index.js";
+import {
+  ApiJobClient,
+  KafkaMessageDispatch,
+  ScaledJobController,
+  ScaledJobMetrics,
+} from "./scaledjob/index.js";
 import { ScaledObjectController } from "./scaledobject/index.js";
 import { ApiWebhookLookups, startWebhookServer, type WebhookServer } from "./webhook/index.js";
 
@@ -101,9 +106,16 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         ...(config.watchNamespaces ? { namespaces: config.watchNamespaces } : {}),
         ...(config.podName ? { events: { instance: config.podName } } : {}),
       });
+      const jobs = new ApiJobClient(jobKube.rest);
       const sj = new ScaledJobController({
         kube: jobKube,
-        jobs: new ApiJobClient(jobKube.rest),
+        jobs,
+        dispatch: new KafkaMessageDispatch({
+          jobs,
+          events: jobKube.events,
+          metrics: scaledJobMetrics,
+          logger: log.child({ component: "dispatch" }),
+        }),
         reader,
         metrics: scaledJobMetrics,
         logger: log.child({ component: "scaledjob" }),

@@ -7,3 +7,4 @@ export {
 } from "./controller.js";
 export { ApiJobClient, type JobClient } from "./jobs-client.js";
 export { ScaledJobMetrics } from "./metrics.js";
+export { KafkaMessageDispatch, type DispatcherOptions } from "./dispatcher.js";

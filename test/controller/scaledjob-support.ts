@@ -4,6 +4,9 @@
  * the Job templates here use `lagscale.local/host` shell commands, which need no file of this checkout.
  */
 import type { KubeRest } from "../../controller/kube/index.js";
+import { installCrds } from "../support/controller.js";
+import { waitFor } from "../support/wait.js";
+import type { StackInfo } from "../stack/types.js";
 import { SCALEDJOB_NAME_LABEL } from "../../core/scaledjob/job-object.js";
 
 export interface ScaledJobOptions {
@@ -81,4 +84,54 @@ export function metricValue(text: string, metric: string, scaledJob: string): nu
     }
   }
   return 0;
+}
+
+/**
+ * Creates a ScaledJob that uses `spec.dispatch`, making sure the API server kept the field: the stack is
+ * shared, and CRDs installed from a checkout without the field prune it. The ScaledJob is created paused,
+ * read back, and unpaused only with its field in place; otherwise the CRDs are installed again and it is
+ * created anew.
+ */
+export async function createDispatchScaledJob(
+  stack: StackInfo,
+  rest: KubeRest,
+  sj: Record<string, unknown>,
+): Promise<void> {
+  const meta = sj.metadata as { name: string; namespace: string; annotations?: Record<string, string> };
+  const paused = {
+    ...sj,
+    metadata: { ...meta, annotations: { ...meta.annotations, "autoscaling.keda.sh/paused": "true" } },
+  };
+  await waitFor(
+    `ScaledJob ${meta.name} created with spec.dispatch`,
+    async () => {
+      await installCrds(stack);
+      await rest.post(sjPath(meta.namespace), paused);
+      const got = await rest.get<{ spec: { dispatch?: unknown } }>(sjPath(meta.namespace, meta.name));
+      if (got.spec.dispatch !== undefined) {
+        await rest.patch(sjPath(meta.namespace, meta.name), {
+          metadata: { annotations: { "autoscaling.keda.sh/paused": null } },
+        });
+        const again = await rest.get<{ spec: { dispatch?: unknown } }>(sjPath(meta.namespace, meta.name));
+        if (again.spec.dispatch !== undefined) return true;
+      }
+      await rest.delete(sjPath(meta.namespace, meta.name));
+      await waitFor(
+        `ScaledJob ${meta.name} gone`,
+        async () => {
+          try {
+            await rest.get(sjPath(meta.namespace, meta.name));
+            return undefined;
+          } catch {
+            return true;
+          }
+        },
+        30_000,
+        200,
+      );
+      return undefined;
+    },
+    120_000,
+    1000,
+  );
 }
