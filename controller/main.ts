@@ -35,6 +35,12 @@ import { ApiInjectLookups } from "./inject/index.js";
 import { EventRecorder } from "./kube/events.js";
 import { buildInfo, ControllerMetrics } from "./metrics.js";
 import { ReportStore, startReports } from "./reports/index.js";
+import {
+  ApiJobClient,
+  KafkaMessageDispatch,
+  ScaledJobController,
+  ScaledJobMetrics,
+} from "./scaledjob/index.js";
 import { ScaledObjectController } from "./scaledobject/index.js";
 import {
   ApiWebhookLookups,
@@ -62,6 +68,7 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
 
   const registry = new Registry();
   const metrics = new ControllerMetrics(registry);
+  const scaledJobMetrics = new ScaledJobMetrics(registry);
   const reader = new BatchedLagReader({
     logger: log.child({ component: "lag-reader" }),
     onRequest: (_cluster, api) => metrics.kafkaRequest(api),
@@ -100,10 +107,33 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         ...(clusterObjectNamespace ? { clusterObjectNamespace } : {}),
         ...(config.reports.mode !== "off" ? { reports: reportStore } : {}),
       });
+      const jobKube = connectKube({
+        kubeconfig: kc,
+        logger: log.child({ component: "kube" }),
+        ...(config.watchNamespaces ? { namespaces: config.watchNamespaces } : {}),
+        ...(config.podName ? { events: { instance: config.podName } } : {}),
+      });
+      const jobs = new ApiJobClient(jobKube.rest);
+      const sj = new ScaledJobController({
+        kube: jobKube,
+        jobs,
+        dispatch: new KafkaMessageDispatch({
+          jobs,
+          events: jobKube.events,
+          metrics: scaledJobMetrics,
+          logger: log.child({ component: "dispatch" }),
+        }),
+        reader,
+        metrics: scaledJobMetrics,
+        logger: log.child({ component: "scaledjob" }),
+        authSources: new ApiAuthSources(kc),
+        ...(clusterObjectNamespace ? { clusterObjectNamespace } : {}),
+      });
       controller = c;
       leaderKube = kube;
       c.start();
-      log.info("evaluating ScaledObjects");
+      sj.start();
+      log.info("evaluating ScaledObjects and ScaledJobs");
       await new Promise<void>((resolve) => {
         if (signal.aborted) resolve();
         else signal.addEventListener("abort", () => resolve(), { once: true });
@@ -113,7 +143,7 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         leaderKube = undefined;
       }
       reportStore.clear(); // the next leader collects its own
-      await c.stop();
+      await Promise.all([c.stop(), sj.stop()]);
       await reader.close();
       log.info("stopped evaluating ScaledObjects");
     },

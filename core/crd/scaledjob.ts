@@ -10,6 +10,7 @@ export type MultipleScalersCalculation = (typeof MULTIPLE_SCALERS_CALCULATIONS)[
 /** KEDA's CRD allows gradual and immediate; its documentation says default. All three are accepted. */
 export const ROLLOUT_STRATEGIES = ["default", "immediate", "gradual"] as const;
 export const PROPAGATION_POLICIES = ["background", "foreground"] as const;
+export const DISPATCH_MODES = ["count", "perMessage"] as const;
 
 /**
  * A batch/v1 JobSpec. Its scalar fields are described; the pod template and the other nested fields
@@ -122,6 +123,29 @@ export const ScaledJobSpecSchema = Strict(
           ),
         },
         { description: "How the number of new Jobs is computed." },
+      ),
+    ),
+    dispatch: Optional(
+      Strict(
+        {
+          mode: Optional(
+            StringEnum(DISPATCH_MODES, {
+              description:
+                "count (KEDA's): start as many Jobs as the lag calls for, which then consume the topic themselves. perMessage: the controller reads the kafka trigger's topic as its consumer group and creates one Job per message, the message in the pod's environment; maxReplicaCount bounds the Jobs running at once.",
+              default: "count",
+            }),
+          ),
+          maxInlineValueBytes: Optional(
+            Int32({
+              description:
+                "perMessage: message values up to this many bytes are passed in LAGSCALE_MESSAGE_VALUE; larger ones only by their coordinates.",
+              minimum: 0,
+              maximum: 65536,
+              default: 4096,
+            }),
+          ),
+        },
+        { description: "lagscale's own: how Jobs are started for the trigger's work (docs/scaledjob.md)." },
       ),
     ),
     triggers: TriggersSchema,
