@@ -191,18 +191,18 @@ test("the injected sidecar's defaults: this version's image, the reports Service
   assert.match(c.inject.sidecarImage, /^lagscale\/sidecar:\d+\.\d+\.\d+/);
   assert.equal(c.inject.reportUrl, "https://lagscale-reports.autoscaling.svc:9444/v1/reports");
   assert.equal(c.inject.bindAddress, undefined);
-  assert.equal(c.inject.tokenFile, undefined);
+  assert.equal(c.inject.reportCaFile, undefined);
   const local = ok([
     "--sidecar-image=lagscale/sidecar:dev",
     "--sidecar-report-url=http://10.1.2.3:9444/v1/reports",
     "--sidecar-bind-address=$(POD_IP)",
-    "--sidecar-token-file=/stack/pods/$(POD_NAMESPACE)/$(POD_NAME)/token",
+    "--sidecar-report-ca-file=/etc/lagscale/ca.crt",
   ]);
   assert.deepEqual(local.inject, {
     sidecarImage: "lagscale/sidecar:dev",
     reportUrl: "http://10.1.2.3:9444/v1/reports",
     bindAddress: "$(POD_IP)",
-    tokenFile: "/stack/pods/$(POD_NAMESPACE)/$(POD_NAME)/token",
+    reportCaFile: "/etc/lagscale/ca.crt",
   });
 });
 
@@ -212,13 +212,13 @@ test("the injected sidecar's flags refused with what is allowed", () => {
       "--sidecar-image=lagscale/sidecar latest",
       "--sidecar-report-url=ftp://x/y",
       "--sidecar-bind-address=pod-ip",
-      "--sidecar-token-file=token",
+      "--sidecar-report-ca-file=ca.crt",
     ]),
     [
       '--sidecar-image="lagscale/sidecar latest": must be an image reference such as registry.example.com/lagscale/sidecar:0.1.0',
       '--sidecar-report-url="ftp://x/y": must be an http(s) URL without credentials, such as https://lagscale-reports.lagscale.svc:9444/v1/reports',
       '--sidecar-bind-address="pod-ip": must be an IP address (0.0.0.0, ::) or $(POD_IP)',
-      '--sidecar-token-file="token": must be an absolute path',
+      '--sidecar-report-ca-file="ca.crt": must be an absolute path',
     ],
   );
   assert.match(

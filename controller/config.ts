@@ -49,8 +49,8 @@ export interface InjectConfig {
   reportUrl: string;
   /** LAGSCALE_BIND_ADDRESS of injected sidecars; undefined: the sidecar's default (all addresses). */
   bindAddress: string | undefined;
-  /** LAGSCALE_TOKEN_FILE of injected sidecars; undefined: the projected token's path. */
-  tokenFile: string | undefined;
+  /** The CA file whose PEM injected sidecars trust for reportUrl; undefined: `<cert-dir>/ca.crt` if it exists. */
+  reportCaFile: string | undefined;
 }
 
 export interface ControllerConfig {
@@ -163,9 +163,9 @@ const FLAGS: Record<string, FlagSpec> = {
     env: "LAGSCALE_SIDECAR_BIND_ADDRESS",
     help: "address injected sidecars listen on, an IP or $(POD_IP) where pods share a network (the sidecar's default)",
   },
-  "sidecar-token-file": {
-    env: "LAGSCALE_SIDECAR_TOKEN_FILE",
-    help: "token file injected sidecars read, for the local stack's pod runner (the projected token's path)",
+  "sidecar-report-ca-file": {
+    env: "LAGSCALE_SIDECAR_REPORT_CA_FILE",
+    help: "PEM of the CA injected sidecars trust for the report URL (<cert-dir>/ca.crt when it exists, else the system roots)",
   },
   "log-level": { env: "LOG_LEVEL", help: "fatal|error|warn|info|debug|trace|silent (info)" },
   help: { boolean: true, help: "print this help" },
@@ -588,13 +588,13 @@ function injectConfig(
       errors.push(`${bind.source}=${shown(bind.value)}: must be an IP address (0.0.0.0, ::) or $(POD_IP)`);
     } else bindAddress = v;
   }
-  const token = get("sidecar-token-file");
-  let tokenFile: string | undefined;
-  if (token) {
-    const v = token.value.trim();
+  const ca = get("sidecar-report-ca-file");
+  let reportCaFile: string | undefined;
+  if (ca) {
+    const v = ca.value.trim();
     if (!path.isAbsolute(v) || [...v].some((c) => c.charCodeAt(0) < 0x20)) {
-      errors.push(`${token.source}=${shown(token.value)}: must be an absolute path`);
-    } else tokenFile = v;
+      errors.push(`${ca.source}=${shown(ca.value)}: must be an absolute path`);
+    } else reportCaFile = v;
   }
-  return { sidecarImage, reportUrl, bindAddress, tokenFile };
+  return { sidecarImage, reportUrl, bindAddress, reportCaFile };
 }

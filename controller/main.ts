@@ -13,6 +13,7 @@
  *   npm run controller -- --kubeconfig .lagscale/kubeconfig
  */
 import { existsSync } from "node:fs";
+import path from "node:path";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { BatchedLagReader } from "../core/kafka/batched-reader.js";
@@ -31,7 +32,7 @@ import {
   type LeaderCallbacks,
   type LeaderPodLabel,
 } from "./leader/index.js";
-import { ApiInjectLookups } from "./inject/index.js";
+import { ApiInjectLookups, reportCaReader } from "./inject/index.js";
 import { EventRecorder } from "./kube/events.js";
 import { buildInfo, ControllerMetrics } from "./metrics.js";
 import { ReportStore, startReports } from "./reports/index.js";
@@ -199,6 +200,10 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
       });
       servers.push({ close: async () => (await events.flush(), eventsRest.close()) });
       const ownNamespace = config.podNamespace ?? clusterObjectNamespaceFromEnv();
+      const readReportCa = reportCaReader(
+        config.inject.reportCaFile ?? path.join(wh.certDir, "ca.crt"),
+        log.child({ component: "webhook" }),
+      );
       const server: WebhookServer = await startWebhookServer({
         port: wh.port,
         host: config.bindAddress,
@@ -213,7 +218,9 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
             image: config.inject.sidecarImage,
             reportUrl: config.inject.reportUrl,
             ...(config.inject.bindAddress ? { bindAddress: config.inject.bindAddress } : {}),
-            ...(config.inject.tokenFile ? { tokenFile: config.inject.tokenFile } : {}),
+            get reportCa() {
+              return readReportCa();
+            },
           },
           version: buildInfo().version,
           ...(ownNamespace ? { clusterObjectNamespace: ownNamespace } : {}),

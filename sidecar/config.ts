@@ -29,6 +29,8 @@ export interface SidecarConfig {
   /** Re-read before every push: the kubelet rotates projected tokens. */
   readonly tokenFile: string;
   readonly reportCaFile: string | undefined;
+  /** PEM of the CA to trust for the report URL, given inline (what the injector sets). */
+  readonly reportCa: string | undefined;
   /** Read-and-report interval while the pod has lag or its lag changes. */
   readonly fastIntervalMs: number;
   /** Read-and-report interval while the pod is idle. */
@@ -236,6 +238,13 @@ export function parseSidecarConfig(env: Env): SidecarConfig {
     );
   }
   const endOffsetWatch = bool(env, "LAGSCALE_END_OFFSET_WATCH", false, p);
+  const reportCa = value(env, "LAGSCALE_REPORT_CA");
+  if (reportCa !== undefined && !reportCa.includes("-----BEGIN CERTIFICATE-----")) {
+    p.add("LAGSCALE_REPORT_CA must hold PEM certificates (-----BEGIN CERTIFICATE-----)");
+  }
+  if (reportCa !== undefined && value(env, "LAGSCALE_REPORT_CA_FILE") !== undefined) {
+    p.add("give LAGSCALE_REPORT_CA or LAGSCALE_REPORT_CA_FILE, not both");
+  }
   const bindAddress = value(env, "LAGSCALE_BIND_ADDRESS") ?? "0.0.0.0";
   if (isIP(bindAddress) === 0) {
     p.add(
@@ -263,6 +272,7 @@ export function parseSidecarConfig(env: Env): SidecarConfig {
     reportUrl: url,
     tokenFile: value(env, "LAGSCALE_TOKEN_FILE") ?? DEFAULTS.tokenFile,
     reportCaFile: value(env, "LAGSCALE_REPORT_CA_FILE"),
+    reportCa,
     fastIntervalMs,
     slowIntervalMs,
     stallWindowMs,

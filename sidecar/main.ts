@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     pod: config.pod.name,
     namespace: config.pod.namespace,
   });
-  let ca: string | undefined;
+  let ca: string | undefined = config.reportCa;
   if (config.reportCaFile !== undefined) {
     try {
       ca = readFileSync(config.reportCaFile, "utf8");

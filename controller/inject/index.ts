@@ -6,3 +6,4 @@ export * from "./credentials.js";
 export * from "./patch.js";
 export * from "./lookups.js";
 export * from "./decide.js";
+export * from "./report-ca.js";

@@ -217,7 +217,11 @@ test("the flags' defaults and the pod's tuning go into the settings", () => {
     so,
     so.triggers[0]!,
     { image: "mirror.example.com/sidecar:1", resources: { requests: { cpu: "50m" } } },
-    { ...defaults, bindAddress: "$(POD_IP)", tokenFile: "/stack/pods/$(POD_NAMESPACE)/$(POD_NAME)/token" },
+    {
+      ...defaults,
+      bindAddress: "$(POD_IP)",
+      reportCa: "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n",
+    },
     consumer,
   );
   assert.ok(r.ok);
@@ -229,7 +233,7 @@ test("the flags' defaults and the pod's tuning go into the settings", () => {
     limits: { memory: "96Mi" },
   });
   assert.deepEqual(r.settings.env, [
-    { name: "LAGSCALE_TOKEN_FILE", value: "/stack/pods/$(POD_NAMESPACE)/$(POD_NAME)/token" },
+    { name: "LAGSCALE_REPORT_CA", value: "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n" },
   ]);
 });
 

@@ -110,8 +110,8 @@ export interface InjectDefaults {
   image: string;
   reportUrl: string;
   bindAddress?: string;
-  /** Where the sidecar reads its token; undefined: the projected volume's path (the only one on a cluster). */
-  tokenFile?: string;
+  /** PEM of the CA the sidecar trusts for reportUrl (a private CA's); undefined: the system roots. */
+  reportCa?: string;
 }
 
 const SETTING_ENV = {
@@ -186,7 +186,7 @@ export function sidecarSettings(
     if (!merged.ok) return { ok: false, problems: [merged.problem] };
     settings.resources = merged.value;
   }
-  if (defaults.tokenFile !== undefined) env.push({ name: "LAGSCALE_TOKEN_FILE", value: defaults.tokenFile });
+  if (defaults.reportCa !== undefined) env.push({ name: "LAGSCALE_REPORT_CA", value: defaults.reportCa });
   if (env.length > 0) settings.env = env;
   return { ok: true, settings };
 }

@@ -12,8 +12,8 @@
  *   created and starts; how long its creation took is printed.
  *
  * Pods on the local stack are host processes sharing the host's network: the controller passes
- * `--sidecar-bind-address=$(POD_IP)`, and `--sidecar-token-file` with the pod runner's token path
- * (localTokenFile), since a host process cannot see the projected volume's mount path.
+ * `--sidecar-bind-address=$(POD_IP)`; the sidecar reads its token at its default path, which the pod runner
+ * translates to the projected volume's folder.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -34,7 +34,6 @@ import {
 } from "../../controller/inject/index.js";
 import { MUTATE_POD_PATH, renderMutatingWebhookConfiguration } from "../../controller/webhook/index.js";
 import { buildInfo } from "../../controller/metrics.js";
-import { localTokenFile } from "../../demo-apps/demo/manifests.js";
 import { reportedPods } from "../../demo-apps/demo/view.js";
 import { createCa, issueCert } from "../stack/kube/pki.js";
 import {
@@ -184,7 +183,6 @@ describe("the sidecar injector through the real API server", { skip }, () => {
         "--sidecar-image=lagscale/sidecar:dev",
         `--sidecar-report-url=http://127.0.0.1:${reportsPort}/v1/reports`,
         "--sidecar-bind-address=$(POD_IP)",
-        `--sidecar-token-file=${localTokenFile(stack.dir)}`,
       ],
     });
     const line = await controller.waitForLog(
