@@ -55,12 +55,66 @@ test("unusable connections are reported, each problem named", () => {
       tls: { cert: "C" },
     }),
     [
-      'SASL mechanism "gssapi" is not supported (plain, scram-sha-256, scram-sha-512)',
-      "SASL needs a username",
-      "SASL needs a password",
+      'SASL mechanism "gssapi" is not supported (plain, scram-sha-256, scram-sha-512, oauthbearer, aws-msk-iam)',
       "TLS cert and key must be given together",
     ],
   );
+});
+
+const oauth = {
+  mechanism: "oauthbearer" as const,
+  tokenEndpoint: "https://idp/token",
+  clientId: "client",
+  clientSecret: "secret",
+  scopes: ["kafka"],
+  extensions: { a: "1" },
+};
+const msk = {
+  mechanism: "aws-msk-iam" as const,
+  region: "eu-west-1",
+  credentials: { kind: "static" as const, accessKeyId: "AKID", secretAccessKey: "SK" },
+};
+
+test("every OAuth and MSK IAM setting is part of the identity; the label names the client, never the secret", () => {
+  const base = { brokers: ["a:1"], tls: {} };
+  const keys = new Set([
+    connectionKey({ ...base, sasl: oauth }),
+    connectionKey({ ...base, sasl: { ...oauth, clientSecret: "rotated" } }),
+    connectionKey({ ...base, sasl: { ...oauth, scopes: ["other"] } }),
+    connectionKey({ ...base, sasl: { ...oauth, extensions: { a: "2" } } }),
+    connectionKey({ ...base, sasl: { ...oauth, tokenEndpoint: "https://idp2/token" } }),
+    connectionKey({ ...base, sasl: msk }),
+    connectionKey({ ...base, sasl: { ...msk, region: "us-east-1" } }),
+    connectionKey({ ...base, sasl: { ...msk, credentials: { ...msk.credentials, secretAccessKey: "new" } } }),
+    connectionKey({ ...base, sasl: { ...msk, credentials: { kind: "environment" } } }),
+  ]);
+  assert.equal(keys.size, 9);
+  assert.equal(connectionLabel({ ...base, sasl: oauth }), "a:1 oauthbearer:client tls");
+  assert.equal(connectionLabel({ ...base, sasl: msk }), "a:1 aws-msk-iam:AKID tls");
+  assert.doesNotMatch(connectionKey({ ...base, sasl: oauth }), /secret/);
+});
+
+test("OAuth and MSK IAM settings are checked before connecting", () => {
+  const problems = (sasl: NonNullable<Parameters<typeof connectionProblems>[0]["sasl"]>) =>
+    connectionProblems({ brokers: ["a:1"], sasl });
+  assert.deepEqual(problems(oauth), []);
+  assert.deepEqual(problems({ ...oauth, tokenEndpoint: "ftp://idp", clientId: "", clientSecret: "" }), [
+    'oauthTokenEndpointUri "ftp://idp" is not an http(s) URL',
+    "SASL OAUTHBEARER needs a username (the OAuth client id)",
+    "SASL OAUTHBEARER needs a password (the OAuth client secret)",
+  ]);
+  assert.match(problems({ ...oauth, extensions: { "x-y": "1" } }).join(), /letters only/);
+  assert.deepEqual(problems(msk), []);
+  assert.match(problems({ ...msk, region: "Frankfurt" }).join(), /not an AWS region/);
+});
+
+test("OAuth and MSK IAM connect with lagscale's own OAUTHBEARER exchange", () => {
+  for (const sasl of [oauth, msk]) {
+    const c = kafkajsConfig({ brokers: ["a:1"], tls: {}, sasl }, "id", t);
+    const s = c.sasl as { mechanism: string; authenticationProvider?: unknown };
+    assert.equal(s.mechanism, "oauthbearer");
+    assert.equal(typeof s.authenticationProvider, "function");
+  }
 });
 
 test("kafkajs options carry SASL and TLS as KEDA's parameters mean them", () => {
