@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connectionKey, connectionLabel, connectionProblems, kafkajsConfig } from "./connection.js";
+import { connectionKey, connectionLabel, connectionProblems, kafkajsConfig, tlsHint } from "./connection.js";
 import {
   assertKafkajsVersion,
   installedKafkajsVersion,
@@ -150,4 +150,38 @@ test("the kafkajs internals module accepts only the kafkajs version it was writt
   assert.equal(installedKafkajsVersion(), SUPPORTED_KAFKAJS_VERSION);
   assert.doesNotThrow(() => assertKafkajsVersion());
   assert.throws(() => assertKafkajsVersion("2.3.0"), /kafkajs 2\.3\.0 is installed/);
+});
+
+test("failed TLS handshakes get a hint naming the parameter to check", () => {
+  const alert46 =
+    "Connection error: 80:error:0A000416:SSL routines:ssl3_read_bytes:sslv3 alert certificate unknown:../ssl/record/rec_layer_s3.c:1601:SSL alert number 46";
+  const alert42 =
+    "Connection error: 80:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:../ssl/record/rec_layer_s3.c:1601:SSL alert number 42";
+  const withCert = { ca: "CA", cert: "C", key: "K" };
+  const cases: [string, Parameters<typeof tlsHint>[1], RegExp | undefined][] = [
+    ["Connection error: unable to verify the first certificate", {}, /not signed by the CA given in `ca`/],
+    ["Connection error: self-signed certificate in certificate chain", {}, /check `ca`/],
+    ["Connection error: certificate has expired", {}, /brokers' certificate has expired/],
+    [alert46, withCert, /refused the client certificate.*`cert` and `key`/],
+    [alert42, { ca: "CA" }, /wants a client certificate: give `cert` and `key`/],
+    [
+      "Failed to connect: error:1C800064:Provider routines::bad decrypt",
+      withCert,
+      /check `key` and `keyPassword`/,
+    ],
+    [
+      "Connection error: Client network socket disconnected before secure TLS connection was established",
+      {},
+      /listener plaintext/,
+    ],
+    ["Closed connection", undefined, /set `tls: enable`/],
+    ["Closed connection", {}, undefined],
+    ["Connection error: connect ECONNREFUSED 127.0.0.1:9092", undefined, undefined],
+    ["SASL PLAIN authentication failed: Invalid username or password", {}, undefined],
+  ];
+  for (const [message, tls, want] of cases) {
+    const hint = tlsHint(message, tls);
+    if (want) assert.match(hint ?? "", want, message);
+    else assert.equal(hint, undefined, message);
+  }
 });

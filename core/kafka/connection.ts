@@ -245,7 +245,49 @@ export async function connectInternalCluster(o: ClusterConnectOptions): Promise<
     await cluster.refreshMetadata();
   } catch (error) {
     void cluster.disconnect().catch(() => undefined);
+    const hint = error instanceof Error ? tlsHint(error.message, o.connection.tls) : undefined;
+    if (hint && error instanceof Error) error.message = `${error.message.trim()} (${hint})`;
     throw error;
   }
   return cluster;
+}
+
+/** What a failed handshake says (OpenSSL's or Node's words), and what a person should check. */
+const TLS_HINTS: [RegExp, string | ((tls: KafkaConnection["tls"]) => string | undefined)][] = [
+  [
+    /unable to verify the first certificate|self[- ]signed certificate|unable to get local issuer certificate/i,
+    "the brokers' certificate is not signed by the CA given in `ca` (or a system root when none is given): check `ca`",
+  ],
+  [/certificate has expired/i, "the brokers' certificate has expired"],
+  [
+    /does not match certificate's altnames/i,
+    "the bootstrap server's host name is not among the names in the brokers' certificate",
+  ],
+  [
+    /alert (certificate unknown|bad certificate|certificate expired|unknown ca|certificate required)|alert number (42|45|46|48|116)\b/i,
+    (tls) =>
+      tls?.cert === undefined
+        ? "the broker wants a client certificate: give `cert` and `key`"
+        : "the broker refused the client certificate: it is expired, or not signed by a CA the broker trusts; check `cert` and `key`",
+  ],
+  [
+    /bad decrypt|unable to load private key|bad password/i,
+    "the key could not be read: check `key` and `keyPassword`",
+  ],
+  [
+    /wrong version number|packet length too long|disconnected before secure TLS connection/i,
+    "is the listener plaintext? `tls: enable` speaks TLS",
+  ],
+  [
+    /^Closed connection$|: Closed connection$/,
+    (tls) => (tls ? undefined : "if the listener is TLS, set `tls: enable`"),
+  ],
+];
+
+/** A hint for a failed connection of `connection`, or undefined when the message is not about TLS. */
+export function tlsHint(message: string, tls: KafkaConnection["tls"]): string | undefined {
+  for (const [re, hint] of TLS_HINTS) {
+    if (re.test(message)) return typeof hint === "string" ? hint : hint(tls);
+  }
+  return undefined;
 }

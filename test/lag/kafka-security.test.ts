@@ -117,13 +117,13 @@ describe("TLS listener (server authentication)", () => {
   it("fails on a CA that did not sign the broker's certificate", async (t) => {
     const s = skipWithoutListeners(t);
     if (!s) return;
-    await failsWith(s.tls, { tls: "enable", ca: pem(s.pki.foreignCa) }, /certificate/i);
+    await failsWith(s.tls, { tls: "enable", ca: pem(s.pki.foreignCa) }, /not signed by the CA given in `ca`/);
   });
 
   it("fails without a CA (system roots do not know a private CA), and unsafeSsl skips verification", async (t) => {
     const s = skipWithoutListeners(t);
     if (!s) return;
-    await failsWith(s.tls, { tls: "enable" }, /certificate/i);
+    await failsWith(s.tls, { tls: "enable" }, /not signed by the CA given in `ca`/);
     // KEDA reads unsafeSsl from the trigger's metadata only.
     await readsLag(s.tls, { tls: "enable" }, { unsafeSsl: "true" });
     const parsed = parseKafkaTrigger({
@@ -140,8 +140,7 @@ describe("TLS listener (server authentication)", () => {
   it("a plaintext client on a TLS listener fails instead of hanging", async (t) => {
     const s = skipWithoutListeners(t);
     if (!s) return;
-    const read = await readWith(s.tls, {});
-    assert.equal(read.ok, false);
+    await failsWith(s.tls, {}, /set `tls: enable`/);
   });
 });
 
@@ -167,23 +166,23 @@ describe("mTLS listener (client certificate required)", () => {
       key: pem(s.pki.clientEncryptedKey),
     };
     await readsLag(s.mtls, { ...params, keyPassword: s.pki.clientKeyPassword });
-    await failsWith(s.mtls, { ...params, keyPassword: "wrong" }, /decrypt|bad decrypt|key/i);
+    await failsWith(s.mtls, { ...params, keyPassword: "wrong" }, /check `key` and `keyPassword`/);
   });
 
   it("refuses no certificate, an expired one, and one from a foreign CA", async (t) => {
     const s = skipWithoutListeners(t);
     if (!s) return;
     const base = { tls: "enable", ca: pem(s.pki.ca) };
-    await failsWith(s.mtls, base, /certificate|alert|socket|closed|ECONNRESET/i);
+    await failsWith(s.mtls, base, /wants a client certificate: give `cert` and `key`/);
     await failsWith(
       s.mtls,
       { ...base, cert: pem(s.pki.expiredClientCert), key: pem(s.pki.expiredClientKey) },
-      /certificate|alert/i,
+      /refused the client certificate/,
     );
     await failsWith(
       s.mtls,
       { ...base, cert: pem(s.pki.foreignClientCert), key: pem(s.pki.foreignClientKey) },
-      /certificate|alert/i,
+      /refused the client certificate/,
     );
   });
 });
