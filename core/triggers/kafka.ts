@@ -279,9 +279,10 @@ export function parseKafkaTrigger(input: KafkaTriggerInput): ParseResult<KafkaTr
     if (cert !== undefined && key === undefined) r.error("key", "key must be provided with cert");
     if (key !== undefined && cert === undefined) r.error("cert", "cert must be provided with key");
   }
-  if (tlsEnabled && unsafeSsl) {
+  // Warned whatever `tls` says here: the webhook sees the metadata only, and `tls` may come from the auth.
+  if (unsafeSsl) {
     r.warnings.push(
-      "unsafeSsl is true: the brokers' certificates are not verified, so anyone on the path can pose as the cluster",
+      "unsafeSsl is true: with TLS the brokers' certificates are not verified, so anyone on the network path can pose as the cluster; give ca instead",
     );
   }
   const tls: KafkaTlsSettings = { enabled: tlsEnabled, unsafeSsl };
