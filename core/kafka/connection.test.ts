@@ -104,7 +104,10 @@ test("OAuth and MSK IAM settings are checked before connecting", () => {
     "SASL OAUTHBEARER needs a password (the OAuth client secret)",
   ]);
   assert.match(problems({ ...oauth, extensions: { "x-y": "1" } }).join(), /letters only/);
-  assert.deepEqual(problems(msk), []);
+  assert.deepEqual(problems(msk), [
+    "MSK IAM needs TLS (tls: enable), as MSK serves IAM on TLS listeners only",
+  ]);
+  assert.deepEqual(connectionProblems({ brokers: ["a:1"], sasl: msk, tls: {} }), []);
   assert.match(problems({ ...msk, region: "Frankfurt" }).join(), /not an AWS region/);
 });
 

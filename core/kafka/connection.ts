@@ -100,6 +100,9 @@ export function connectionProblems(connection: KafkaConnection): string[] {
     }
   }
   if (connection.sasl) problems.push(...saslProblems(connection.sasl));
+  if (connection.sasl?.mechanism === "aws-msk-iam" && !connection.tls) {
+    problems.push("MSK IAM needs TLS (tls: enable), as MSK serves IAM on TLS listeners only");
+  }
   const tls = connection.tls;
   if (tls && (tls.cert === undefined) !== (tls.key === undefined)) {
     problems.push("TLS cert and key must be given together");
