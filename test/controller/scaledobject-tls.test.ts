@@ -1,7 +1,8 @@
 /**
  * Secured Kafka end to end: the controller (a real process) resolves TriggerAuthentications whose Secrets hold
  * PEM material, passwords and OAuth client credentials, and reads the lag through the stack broker's TLS, mTLS
- * and SASL_SSL listeners (PLAIN, SCRAM, OAUTHBEARER with a local token endpoint). Each working ScaledObject
+ * and SASL_SSL listeners (PLAIN, SCRAM, OAUTHBEARER with a local token endpoint); one mTLS ScaledObject goes
+ * through a ClusterTriggerAuthentication whose Secret lives in the controller's namespace. Each working ScaledObject
  * scales 1 → 2 on a lag of 15; `unsafeSsl` scales without a CA and is warned about in the log. A foreign CA,
  * an expired and a foreign client certificate, a wrong password and an expired token each fail the reads
  * with a KEDAScalerFailed event naming the cause, Ready=False, and an unchanged replica count; the wrong
@@ -44,6 +45,8 @@ interface Case {
   secret: Record<string, string>;
   /** Absent: the read must work and scale to 2. Present: the event must match. */
   fails?: RegExp;
+  /** Through a ClusterTriggerAuthentication (its Secret in the controller's namespace). */
+  cluster?: boolean;
 }
 
 test("TLS, mTLS and SASL_SSL listeners through TriggerAuthentications and Secrets", async (t) => {
@@ -101,6 +104,13 @@ test("TLS, mTLS and SASL_SSL listeners through TriggerAuthentications and Secret
       metadata: { tls: "enable", sasl: "oauthbearer" },
       secret: { ca, ...oauth(issuer.url) },
     },
+    {
+      name: "cluster-mtls",
+      brokers: s.mtls,
+      metadata: { tls: "enable" },
+      secret: { ca, cert: pem(s.pki.clientCert), key: pem(s.pki.clientKey) },
+      cluster: true,
+    },
     { name: "unsafe", brokers: s.tls, metadata: { tls: "enable", unsafeSsl: "true" }, secret: {} },
     {
       name: "wrong-ca",
@@ -144,6 +154,15 @@ test("TLS, mTLS and SASL_SSL listeners through TriggerAuthentications and Secret
   await installCrds(stack);
   const ns = await createNamespace(stack, "so-tls");
   t.after(ns.remove);
+  // Plays lagscale's own namespace, where ClusterTriggerAuthentications read Secrets.
+  const home = await createNamespace(stack, "so-tls-home");
+  t.after(home.remove);
+  const ctaName = (c: Case) => `${home.name}-${c.name}`;
+  const ctaPath = "/apis/lagscale.io/v1alpha1/clustertriggerauthentications";
+  t.after(async () => {
+    for (const c of cases.filter((x) => x.cluster))
+      await rest.delete(`${ctaPath}/${ctaName(c)}`).catch(() => undefined);
+  });
   const k = kafka(stack.bootstrapServers);
   const topic = `tls-${ns.name}`;
   const group = `g-tls-${ns.name}`;
@@ -154,23 +173,39 @@ test("TLS, mTLS and SASL_SSL listeners through TriggerAuthentications and Secret
   await produce(k, topic, 15); // lag 15: 2 replicas at lagThreshold 10
 
   for (const c of cases) {
-    await rest.post(`/api/v1/namespaces/${ns.name}/secrets`, {
+    const secretNs = c.cluster ? home.name : ns.name;
+    await rest.post(`/api/v1/namespaces/${secretNs}/secrets`, {
       apiVersion: "v1",
       kind: "Secret",
-      metadata: { name: c.name, namespace: ns.name },
+      metadata: { name: c.name, namespace: secretNs },
       stringData: c.secret,
     });
-    await rest.post(`/apis/lagscale.io/v1alpha1/namespaces/${ns.name}/triggerauthentications`, {
-      apiVersion: "lagscale.io/v1alpha1",
-      kind: "TriggerAuthentication",
-      metadata: { name: c.name, namespace: ns.name },
-      spec: {
-        secretTargetRef: Object.keys(c.secret).map((key) => ({ parameter: key, name: c.name, key })),
-      },
-    });
+    const spec = {
+      secretTargetRef: Object.keys(c.secret).map((key) => ({ parameter: key, name: c.name, key })),
+    };
+    if (c.cluster) {
+      await rest.post(ctaPath, {
+        apiVersion: "lagscale.io/v1alpha1",
+        kind: "ClusterTriggerAuthentication",
+        metadata: { name: ctaName(c) },
+        spec,
+      });
+    } else {
+      await rest.post(`/apis/lagscale.io/v1alpha1/namespaces/${ns.name}/triggerauthentications`, {
+        apiVersion: "lagscale.io/v1alpha1",
+        kind: "TriggerAuthentication",
+        metadata: { name: c.name, namespace: ns.name },
+        spec,
+      });
+    }
     await createDeployment(rest, sleeperDeployment(ns.name, c.name, 1));
   }
-  const controller = await startController({ stack, name: `tls-${ns.name}`, watchNamespaces: [ns.name] });
+  const controller = await startController({
+    stack,
+    name: `tls-${ns.name}`,
+    watchNamespaces: [ns.name],
+    env: { LAGSCALE_CLUSTER_OBJECT_NAMESPACE: home.name },
+  });
   t.after(async () => {
     await controller.stop();
   });
@@ -183,13 +218,18 @@ test("TLS, mTLS and SASL_SSL listeners through TriggerAuthentications and Secret
         target: c.name,
         spec: { pollingInterval: 2, minReplicaCount: 1, maxReplicaCount: 5 },
         triggers: [
-          kafkaTrigger({
-            brokers: c.brokers,
-            group,
-            topic,
-            extra: c.metadata,
-            ...(Object.keys(c.secret).length > 0 ? { authRef: c.name } : {}),
-          }),
+          {
+            ...kafkaTrigger({
+              brokers: c.brokers,
+              group,
+              topic,
+              extra: c.metadata,
+              ...(Object.keys(c.secret).length > 0 ? { authRef: c.name } : {}),
+            }),
+            ...(c.cluster
+              ? { authenticationRef: { name: ctaName(c), kind: "ClusterTriggerAuthentication" } }
+              : {}),
+          },
         ],
       }),
     );
