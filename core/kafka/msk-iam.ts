@@ -66,7 +66,7 @@ export function resolveAwsCredentials(
 /** SHA-256 for the signer, from AWS's own Node hashing package. */
 class Sha256 extends Hash {
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    super("sha256", secret === undefined ? undefined : (secret as string | Buffer));
+    super("sha256", secret);
   }
 }
 
