@@ -140,6 +140,32 @@ const REJECTED: { name: string; env: Env; message: RegExp }[] = [
   { name: "sasl without user", env: { KAFKA_SASL: "plaintext" }, message: /SASL needs a username/ },
   { name: "tls value", env: { KAFKA_TLS: "yes" }, message: /KAFKA_TLS="yes" must be enable or disable/ },
   {
+    name: "oauthbearer without endpoint",
+    env: { KAFKA_SASL: "oauthbearer", KAFKA_USERNAME: "c", KAFKA_PASSWORD: "s" },
+    message: /KAFKA_OAUTH_TOKEN_ENDPOINT_URI is not set/,
+  },
+  {
+    name: "oauthbearer bad extension",
+    env: {
+      KAFKA_SASL: "oauthbearer",
+      KAFKA_USERNAME: "c",
+      KAFKA_PASSWORD: "s",
+      KAFKA_OAUTH_TOKEN_ENDPOINT_URI: "https://idp/token",
+      KAFKA_OAUTH_EXTENSIONS: "novalue",
+    },
+    message: /KAFKA_OAUTH_EXTENSIONS: "novalue" is not key=value/,
+  },
+  {
+    name: "msk without region",
+    env: { KAFKA_SASL: "oauthbearer", KAFKA_SASL_TOKEN_PROVIDER: "aws_msk_iam" },
+    message: /KAFKA_AWS_REGION is not set/,
+  },
+  {
+    name: "unknown token provider",
+    env: { KAFKA_SASL: "oauthbearer", KAFKA_SASL_TOKEN_PROVIDER: "gcp" },
+    message: /must be bearer or aws_msk_iam/,
+  },
+  {
     name: "cert without key",
     env: { KAFKA_TLS: "enable", KAFKA_CERT: "pem" },
     message: /TLS cert and key must be given together/,
@@ -153,6 +179,39 @@ for (const c of REJECTED) {
     assert.throws(() => parseSidecarConfig({ ...BASE, ...c.env }), c.message);
   });
 }
+
+test("OAUTHBEARER and MSK IAM settings are read with KEDA's names", () => {
+  const oauth = parseSidecarConfig({
+    ...BASE,
+    KAFKA_SASL: "OAuthBearer",
+    KAFKA_USERNAME: "client",
+    KAFKA_PASSWORD: "secret",
+    KAFKA_OAUTH_TOKEN_ENDPOINT_URI: "https://idp/token",
+    KAFKA_SCOPES: "kafka, read",
+    KAFKA_OAUTH_EXTENSIONS: "logicalCluster=lkc-1,identityPoolId=pool-2",
+    KAFKA_TLS: "enable",
+  });
+  assert.deepEqual(oauth.kafka.sasl, {
+    mechanism: "oauthbearer",
+    tokenEndpoint: "https://idp/token",
+    clientId: "client",
+    clientSecret: "secret",
+    scopes: ["kafka", "read"],
+    extensions: { logicalCluster: "lkc-1", identityPoolId: "pool-2" },
+  });
+  const msk = parseSidecarConfig({
+    ...BASE,
+    KAFKA_SASL: "oauthbearer",
+    KAFKA_SASL_TOKEN_PROVIDER: "aws_msk_iam",
+    KAFKA_AWS_REGION: "eu-west-1",
+    KAFKA_TLS: "enable",
+  });
+  assert.deepEqual(msk.kafka.sasl, {
+    mechanism: "aws-msk-iam",
+    region: "eu-west-1",
+    credentials: { kind: "environment" },
+  });
+});
 
 test("every problem is listed at once", () => {
   assert.throws(

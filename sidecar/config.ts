@@ -4,7 +4,8 @@
  * Every problem is collected and reported together, each naming the variable and what would be accepted, so
  * that one look at the pod's log is enough to fix its manifest. Kafka credentials use the names KEDA's
  * TriggerAuthentication parameters map to (sasl, username, password, tls, ca, cert, key, keyPassword,
- * unsafeSsl), prefixed with KAFKA_.
+ * unsafeSsl, oauthTokenEndpointUri, scopes, oauthExtensions, saslTokenProvider, awsRegion), prefixed with
+ * KAFKA_; MSK IAM signs with the pod's AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN.
  */
 import { isIP } from "node:net";
 import type { LevelWithSilent } from "pino";
@@ -122,20 +123,7 @@ function kafkaConnection(env: Env, p: Problems): KafkaConnection {
     .split(",")
     .map((b) => b.trim())
     .filter((b) => b !== "");
-  let sasl: KafkaSasl | undefined;
-  const saslName = (value(env, "KAFKA_SASL") ?? "none").toLowerCase();
-  const mechanism = SASL[saslName];
-  if (mechanism === undefined) {
-    p.add(
-      `KAFKA_SASL=${JSON.stringify(saslName)} is not supported: use none, plaintext, scram_sha256 or scram_sha512`,
-    );
-  } else if (mechanism !== "none") {
-    sasl = {
-      mechanism,
-      username: value(env, "KAFKA_USERNAME") ?? "",
-      password: value(env, "KAFKA_PASSWORD") ?? "",
-    };
-  }
+  const sasl = saslFromEnv(env, p);
   let tls: KafkaTls | undefined;
   const tlsName = (value(env, "KAFKA_TLS") ?? "disable").toLowerCase();
   if (tlsName !== "enable" && tlsName !== "disable") {
@@ -156,6 +144,54 @@ function kafkaConnection(env: Env, p: Problems): KafkaConnection {
     }
   }
   return connection;
+}
+
+function saslFromEnv(env: Env, p: Problems): KafkaSasl | undefined {
+  const saslName = (value(env, "KAFKA_SASL") ?? "none").toLowerCase();
+  const username = value(env, "KAFKA_USERNAME") ?? "";
+  const password = value(env, "KAFKA_PASSWORD") ?? "";
+  if (saslName === "oauthbearer") {
+    const provider = (value(env, "KAFKA_SASL_TOKEN_PROVIDER") ?? "bearer").toLowerCase();
+    if (provider === "aws_msk_iam") {
+      const region = required(
+        env,
+        "KAFKA_AWS_REGION",
+        p,
+        "give the MSK cluster's AWS region (KEDA's awsRegion)",
+      );
+      return { mechanism: "aws-msk-iam", region, credentials: { kind: "environment" } };
+    }
+    if (provider !== "bearer") {
+      p.add(`KAFKA_SASL_TOKEN_PROVIDER=${JSON.stringify(provider)} must be bearer or aws_msk_iam`);
+      return undefined;
+    }
+    const extensions: Record<string, string> = {};
+    for (const kv of (value(env, "KAFKA_OAUTH_EXTENSIONS") ?? "").split(",").filter((x) => x.trim() !== "")) {
+      const [k, v, ...rest] = kv.split("=");
+      if (v === undefined || rest.length > 0)
+        p.add(`KAFKA_OAUTH_EXTENSIONS: ${JSON.stringify(kv)} is not key=value`);
+      else extensions[k!.trim()] = v.trim();
+    }
+    return {
+      mechanism: "oauthbearer",
+      tokenEndpoint: required(env, "KAFKA_OAUTH_TOKEN_ENDPOINT_URI", p, "give KEDA's oauthTokenEndpointUri"),
+      clientId: username,
+      clientSecret: password,
+      scopes: (value(env, "KAFKA_SCOPES") ?? "")
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== ""),
+      extensions,
+    };
+  }
+  const mechanism = SASL[saslName];
+  if (mechanism === undefined) {
+    p.add(
+      `KAFKA_SASL=${JSON.stringify(saslName)} is not supported: use none, plaintext, scram_sha256, scram_sha512 or oauthbearer`,
+    );
+    return undefined;
+  }
+  return mechanism === "none" ? undefined : { mechanism, username, password };
 }
 
 function reportUrl(env: Env, p: Problems): URL {

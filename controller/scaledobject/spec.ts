@@ -110,8 +110,8 @@ export type TriggersResult = { ok: true; triggers: ParsedTrigger[] } | { ok: fal
 
 /**
  * Parses every trigger. Problems of all triggers are reported together, each naming its trigger
- * (`spec.triggers[0] (kafka): ...`). A trigger lagscale can parse but not connect with (gssapi, MSK IAM,
- * oauthbearer) is not an error here: its reads fail with the reason, which counts toward the fallback.
+ * (`spec.triggers[0] (kafka): ...`). A trigger lagscale can parse but not connect with (gssapi, MSK IAM
+ * with a role to assume) is not an error here: its reads fail with the reason, which counts toward the fallback.
  */
 export function parseTriggers(
   triggers: readonly ResolvedScaledObjectTrigger[],

@@ -80,6 +80,59 @@ test("triggers with the same brokers and credentials share a connection; other c
   assert.notEqual(key(scram), key({}));
 });
 
+test("sasl: oauthbearer is KEDA's client-credentials flow: username and password are the OAuth client", () => {
+  const r = lagRequestFromTrigger(
+    parse({
+      metadata: base,
+      authParams: {
+        sasl: "oauthbearer",
+        username: "client",
+        password: "secret",
+        oauthTokenEndpointUri: "https://idp.example/token",
+        scopes: "kafka, read ",
+        oauthExtensions: "logicalCluster=lkc-1,identityPoolId=pool-2",
+        tls: "enable",
+      },
+    }),
+  );
+  assert.ok(r.ok);
+  assert.deepEqual(r.request.cluster.sasl, {
+    mechanism: "oauthbearer",
+    tokenEndpoint: "https://idp.example/token",
+    clientId: "client",
+    clientSecret: "secret",
+    scopes: ["kafka", "read"],
+    extensions: { logicalCluster: "lkc-1", identityPoolId: "pool-2" },
+  });
+});
+
+test("saslTokenProvider: aws_msk_iam signs with the given keys or lagscale's environment, never a role", () => {
+  const msk = (authParams: Record<string, string>, metadata: Record<string, string> = {}) =>
+    lagRequestFromTrigger(
+      parse({
+        metadata: { ...base, awsRegion: "eu-west-1", ...metadata },
+        authParams: { sasl: "oauthbearer", saslTokenProvider: "aws_msk_iam", tls: "enable", ...authParams },
+      }),
+    );
+  const keys = msk({ awsAccessKeyID: "AKID", awsSecretAccessKey: "SK", awsSessionToken: "ST" });
+  assert.ok(keys.ok);
+  assert.deepEqual(keys.request.cluster.sasl, {
+    mechanism: "aws-msk-iam",
+    region: "eu-west-1",
+    credentials: { kind: "static", accessKeyId: "AKID", secretAccessKey: "SK", sessionToken: "ST" },
+  });
+  const operator = msk({}, { identityOwner: "operator" });
+  assert.ok(operator.ok);
+  assert.deepEqual(operator.request.cluster.sasl, {
+    mechanism: "aws-msk-iam",
+    region: "eu-west-1",
+    credentials: { kind: "environment" },
+  });
+  const role = msk({ awsRoleArn: "arn:aws:iam::1:role/r" });
+  assert.ok(!role.ok);
+  assert.match(role.error, /awsRoleArn\) is not supported.*does not call STS/);
+});
+
 test("mechanisms the client cannot speak are an error naming the mechanism", () => {
   const r = lagRequestFromTrigger(
     parse({
@@ -90,6 +143,6 @@ test("mechanisms the client cannot speak are an error naming the mechanism", () 
   assert.deepEqual(r, {
     ok: false,
     error:
-      "sasl: gssapi is not supported by lagscale's Kafka client yet (plaintext, scram_sha256 and scram_sha512 are)",
+      "sasl: gssapi is not supported by lagscale's Kafka client (plaintext, scram_sha256, scram_sha512 and oauthbearer are)",
   });
 });

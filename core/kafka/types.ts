@@ -7,14 +7,47 @@
  */
 import type { PartitionOffsets } from "../lag/partition-lag.js";
 
-/** SASL mechanisms the reader can speak (KEDA's `plaintext`, `scram_sha256`, `scram_sha512`). */
+/** SASL mechanisms with a username and password (KEDA's `plaintext`, `scram_sha256`, `scram_sha512`). */
 export type SaslMechanism = "plain" | "scram-sha-256" | "scram-sha-512";
 
-export interface KafkaSasl {
+export interface KafkaSaslPassword {
   readonly mechanism: SaslMechanism;
   readonly username: string;
   readonly password: string;
 }
+
+/**
+ * KEDA's `sasl: oauthbearer` with the default token provider: an OAuth 2 client-credentials grant against
+ * `tokenEndpoint` (the `username` and `password` parameters are the client id and secret), the token sent
+ * with SASL OAUTHBEARER together with `extensions`.
+ */
+export interface KafkaSaslOAuthBearer {
+  readonly mechanism: "oauthbearer";
+  readonly tokenEndpoint: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly scopes: readonly string[];
+  readonly extensions: Readonly<Record<string, string>>;
+}
+
+/** Where MSK IAM takes its AWS credentials: given (a Secret, via the trigger) or lagscale's own environment. */
+export type AwsCredentialSource =
+  | {
+      readonly kind: "static";
+      readonly accessKeyId: string;
+      readonly secretAccessKey: string;
+      readonly sessionToken?: string | undefined;
+    }
+  | { readonly kind: "environment" };
+
+/** KEDA's `saslTokenProvider: aws_msk_iam`: SASL OAUTHBEARER with a SigV4-presigned `kafka-cluster:Connect`. */
+export interface KafkaSaslMskIam {
+  readonly mechanism: "aws-msk-iam";
+  readonly region: string;
+  readonly credentials: AwsCredentialSource;
+}
+
+export type KafkaSasl = KafkaSaslPassword | KafkaSaslOAuthBearer | KafkaSaslMskIam;
 
 export interface KafkaTls {
   /** PEM certificate authority; absent means the system roots. */

@@ -1032,7 +1032,23 @@ test("kafkaClusterIdentity: same cluster and credentials share, anything else do
   assert.match(kafkaClusterIdentity(a), /^a:9092,b:9092\|tls=off\|sasl=scram_sha512:svc\|[0-9a-f]{16}$/);
 });
 
-test("kafkaUnsupportedReason names gssapi, MSK IAM and oauthbearer, and nothing else", () => {
+test("unsafeSsl is warned about, wherever tls is set", () => {
+  const warned = (input: Parameters<typeof parseKafkaTrigger>[0]) => {
+    const r = parseKafkaTrigger(input);
+    assert.ok(r.ok);
+    return r.warnings.filter((w) => /unsafeSsl is true/.test(w)).length;
+  };
+  assert.equal(warned({ metadata: { ...BT, tls: "enable", unsafeSsl: "true" } }), 1);
+  assert.equal(
+    warned({ metadata: { ...BT, unsafeSsl: "true" } }),
+    1,
+    "tls may come from the TriggerAuthentication",
+  );
+  assert.equal(warned({ metadata: { ...BT, tls: "enable", unsafeSsl: "false" } }), 0);
+  assert.equal(warned({ metadata: { ...BT, tls: "enable" } }), 0);
+});
+
+test("kafkaUnsupportedReason names gssapi and nothing else", () => {
   const gss = mustParse(
     parseKafkaTrigger({
       metadata: BT,
@@ -1041,7 +1057,7 @@ test("kafkaUnsupportedReason names gssapi, MSK IAM and oauthbearer, and nothing 
   );
   assert.match(kafkaUnsupportedReason(gss) ?? "", /gssapi/);
   const oauth = mustParse(parseKafkaTrigger({ metadata: BT, authParams: { sasl: "oauthbearer", ...OAUTH } }));
-  assert.match(kafkaUnsupportedReason(oauth) ?? "", /oauthbearer is not supported/);
+  assert.equal(kafkaUnsupportedReason(oauth), undefined);
   const plain = mustParse(
     parseKafkaTrigger({ metadata: BT, authParams: { sasl: "plaintext", username: "u", password: "p" } }),
   );

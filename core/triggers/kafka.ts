@@ -279,6 +279,12 @@ export function parseKafkaTrigger(input: KafkaTriggerInput): ParseResult<KafkaTr
     if (cert !== undefined && key === undefined) r.error("key", "key must be provided with cert");
     if (key !== undefined && cert === undefined) r.error("cert", "cert must be provided with key");
   }
+  // Warned whatever `tls` says here: the webhook sees the metadata only, and `tls` may come from the auth.
+  if (unsafeSsl) {
+    r.warnings.push(
+      "unsafeSsl is true: with TLS the brokers' certificates are not verified, so anyone on the network path can pose as the cluster; give ca instead",
+    );
+  }
   const tls: KafkaTlsSettings = { enabled: tlsEnabled, unsafeSsl };
   if (ca !== undefined) tls.ca = ca;
   if (cert !== undefined) tls.cert = cert;
@@ -500,12 +506,7 @@ export function kafkaUnsupportedReason(meta: KafkaTriggerMetadata): string | und
   if (meta.sasl.mechanism === "gssapi") {
     return "sasl: gssapi (Kerberos) is not supported by lagscale's Kafka client; use plaintext, scram_sha256, scram_sha512 or oauthbearer";
   }
-  if (meta.sasl.mechanism === "oauthbearer" && meta.sasl.tokenProvider === "aws_msk_iam") {
-    return "saslTokenProvider: aws_msk_iam (AWS MSK IAM) is not supported by lagscale's Kafka client; use SCRAM (MSK supports scram_sha512)";
-  }
-  if (meta.sasl.mechanism === "oauthbearer") {
-    return "sasl: oauthbearer is not supported by lagscale's Kafka client yet; use plaintext, scram_sha256 or scram_sha512";
-  }
+  // oauthbearer (both token providers) is served by core/kafka; what it cannot do it says in lagRequestFromTrigger.
   return undefined;
 }
 

@@ -13,8 +13,43 @@ export interface KafkaInfo {
     bootstrapServers: string[];
     users: { mechanism: "scram-sha-256" | "scram-sha-512"; username: string; password: string }[];
   };
+  /** TLS, mTLS and SASL_SSL listeners and their certificates (local kind; see test/stack/kafka/pki.ts). */
+  secured?: KafkaSecuredListeners;
   /** Enough to stop and start the same broker again from any process (kind-specific). */
   handle: Record<string, unknown>;
+}
+
+/** Files of the local broker's certificates (PEM). */
+export interface KafkaPki {
+  dir: string;
+  ca: string;
+  serverCert: string;
+  /** Key and certificate chain in one file, Kafka's PEM keystore. */
+  serverPem: string;
+  clientCert: string;
+  clientKey: string;
+  /** clientKey encrypted (PKCS#8) with clientKeyPassword. */
+  clientEncryptedKey: string;
+  clientKeyPassword: string;
+  expiredClientCert: string;
+  expiredClientKey: string;
+  /** A CA the broker does not trust, and a client certificate it signed. */
+  foreignCa: string;
+  foreignClientCert: string;
+  foreignClientKey: string;
+}
+
+export interface KafkaSecuredListeners {
+  /** SSL, server authentication only. */
+  tls: string[];
+  /** SSL with client certificates required (signed by pki.ca). */
+  mtls: string[];
+  /** SASL_SSL with PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER (Kafka's unsecured-JWS validator). */
+  saslSsl: string[];
+  plainUsers: { username: string; password: string }[];
+  /** Tokens on the SASL_SSL listener must carry this scope. */
+  oauthRequiredScope: string;
+  pki: KafkaPki;
 }
 
 export interface KubeInfo {

@@ -85,3 +85,33 @@ test("cluster ids are 22 base64url characters and never start with a dash", () =
     assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   }
 });
+
+test("secured listeners: SSL, MTLS (client certificate required) and SASL_SSL with four mechanisms", () => {
+  const ports = { plaintext: 1, controller: 2, sasl: 3, tls: 4, mtls: 5, saslSsl: 6 };
+  assert.throws(() => renderServerProperties({ ports, dataDir: "/d" }), /without certificates/);
+  const props = renderServerProperties({
+    ports,
+    dataDir: "/d",
+    tls: { keystorePem: "/pki/server.pem", truststorePem: "/pki/ca.crt" },
+  });
+  const lines = props.split("\n");
+  for (const line of [
+    "listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2,SASL_PLAINTEXT://127.0.0.1:3,SSL://127.0.0.1:4,MTLS://127.0.0.1:5,SASL_SSL://127.0.0.1:6",
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,MTLS:SSL,SASL_SSL:SASL_SSL",
+    "ssl.keystore.location=/pki/server.pem",
+    "ssl.truststore.location=/pki/ca.crt",
+    "listener.name.mtls.ssl.client.auth=required",
+    "listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
+  ]) {
+    assert.ok(lines.includes(line), line);
+  }
+  // Only MTLS asks for client certificates.
+  assert.equal(lines.filter((l) => l.includes("ssl.client.auth")).length, 1);
+  assert.match(props, /plain\.sasl\.jaas\.config=.*user_lagscale-plain="lagscale-plain-secret";/);
+  assert.match(props, /oauthbearer\.sasl\.jaas\.config=.*unsecuredValidatorRequiredScope="kafka";/);
+  // Without TLS ports, no TLS settings at all.
+  assert.doesNotMatch(
+    renderServerProperties({ ports: { plaintext: 1, controller: 2 }, dataDir: "/d" }),
+    /ssl/,
+  );
+});

@@ -16,6 +16,12 @@ export const SCRAM_USERS = [
   { mechanism: "scram-sha-512", username: "lagscale-512", password: "lagscale-512-secret" },
 ] as const;
 
+/** PLAIN users of the SASL_SSL listener. Test credentials for a throwaway broker, not secrets. */
+export const PLAIN_USERS = [{ username: "lagscale-plain", password: "lagscale-plain-secret" }] as const;
+
+/** The scope an OAUTHBEARER token must carry on the SASL_SSL listener (proves that `scopes` reach the token). */
+export const OAUTH_REQUIRED_SCOPE = "kafka";
+
 export function validateVersion(version: string, source: string): string {
   const v = version.trim();
   const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v);
@@ -112,6 +118,16 @@ export interface BrokerPorts {
   plaintext: number;
   controller: number;
   sasl?: number;
+  /** SSL (server authentication), SSL with client certificates required, and SASL_SSL. */
+  tls?: number;
+  mtls?: number;
+  saslSsl?: number;
+}
+
+/** Kafka's PEM keystore (key + chain) and truststore (the CA) for the TLS listeners. */
+export interface BrokerTlsFiles {
+  keystorePem: string;
+  truststorePem: string;
 }
 
 /** server.properties for one combined broker+controller node on loopback. */
@@ -119,15 +135,26 @@ export function renderServerProperties(options: {
   ports: BrokerPorts;
   dataDir: string;
   host?: string;
+  /** Needed when any of the TLS ports is given. */
+  tls?: BrokerTlsFiles;
 }): string {
   const host = options.host ?? "127.0.0.1";
   const { ports } = options;
   const listeners = [`PLAINTEXT://${host}:${ports.plaintext}`, `CONTROLLER://${host}:${ports.controller}`];
   const advertised = [`PLAINTEXT://${host}:${ports.plaintext}`];
-  if (ports.sasl !== undefined) {
-    listeners.push(`SASL_PLAINTEXT://${host}:${ports.sasl}`);
-    advertised.push(`SASL_PLAINTEXT://${host}:${ports.sasl}`);
-  }
+  const protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT", "SASL_PLAINTEXT:SASL_PLAINTEXT"];
+  const add = (name: string, port: number | undefined) => {
+    if (port === undefined) return;
+    listeners.push(`${name}://${host}:${port}`);
+    advertised.push(`${name}://${host}:${port}`);
+  };
+  add("SASL_PLAINTEXT", ports.sasl);
+  add("SSL", ports.tls);
+  add("MTLS", ports.mtls);
+  add("SASL_SSL", ports.saslSsl);
+  const anyTls = ports.tls !== undefined || ports.mtls !== undefined || ports.saslSsl !== undefined;
+  if (anyTls && !options.tls) throw new Error("renderServerProperties: TLS ports given without certificates");
+  if (anyTls) protocols.push("SSL:SSL", "MTLS:SSL", "SASL_SSL:SASL_SSL");
   const lines = [
     "# Written by lagscale's test stack: one KRaft node that is broker and controller at once.",
     "process.roles=broker,controller",
@@ -136,7 +163,7 @@ export function renderServerProperties(options: {
     "controller.listener.names=CONTROLLER",
     `listeners=${listeners.join(",")}`,
     `advertised.listeners=${advertised.join(",")}`,
-    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+    `listener.security.protocol.map=${protocols.join(",")}`,
     "inter.broker.listener.name=PLAINTEXT",
     `log.dirs=${options.dataDir}`,
     "# Topics are created explicitly by tests and the demo.",
@@ -163,6 +190,29 @@ export function renderServerProperties(options: {
       "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
       `listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=${jaas}`,
       `listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=${jaas}`,
+    );
+  }
+  if (anyTls && options.tls) {
+    lines.push(
+      "# Every TLS listener serves the same certificate; MTLS also requires one from the client.",
+      "ssl.keystore.type=PEM",
+      `ssl.keystore.location=${options.tls.keystorePem}`,
+      "ssl.truststore.type=PEM",
+      `ssl.truststore.location=${options.tls.truststorePem}`,
+      "listener.name.mtls.ssl.client.auth=required",
+    );
+  }
+  if (ports.saslSsl !== undefined) {
+    const scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;";
+    const plainUsers = PLAIN_USERS.map((u) => `user_${u.username}="${u.password}"`).join(" ");
+    lines.push(
+      "listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
+      `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+      `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scram}`,
+      `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scram}`,
+      // No server callback handler: Kafka's unsecured-JWS validator, which checks exp, sub and the scope.
+      "listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required " +
+        `unsecuredLoginStringClaim_sub="lagscale-broker" unsecuredValidatorRequiredScope="${OAUTH_REQUIRED_SCOPE}";`,
     );
   }
   return lines.join("\n") + "\n";

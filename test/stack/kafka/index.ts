@@ -22,7 +22,7 @@ import {
 } from "./container.js";
 import { destroyLocal, localStatus, restartLocal, startLocal, stopLocal } from "./local.js";
 
-export { PINNED_KAFKA_VERSION, OTHER_KAFKA_VERSION, SCRAM_USERS } from "./config.js";
+export { PINNED_KAFKA_VERSION, OTHER_KAFKA_VERSION, SCRAM_USERS, PLAIN_USERS } from "./config.js";
 export { createTopic, kafkaClient, scramOptions, uniqueName, waitForBroker, withTimeout } from "./client.js";
 export { resolveKafka } from "./local.js";
 
@@ -34,6 +34,11 @@ export interface StartKafkaOptions {
   progress?: (line: string) => void;
   /** Also a SASL_PLAINTEXT listener with SCRAM-SHA-256 and SCRAM-SHA-512 users. Default: true. */
   sasl?: boolean;
+  /**
+   * Also TLS, mTLS and SASL_SSL (PLAIN, SCRAM, OAUTHBEARER) listeners, with certificates made once and cached in
+   * the state folder (local kind only; info.secured says whether the broker has them). Default: true.
+   */
+  secured?: boolean;
   /** Kafka release; default LAGSCALE_KAFKA_VERSION, else the pinned version. */
   version?: string;
   /**
@@ -73,6 +78,7 @@ function chosenKind(): "local" | "testcontainers" | undefined {
 export async function startKafka(options: StartKafkaOptions): Promise<KafkaInfo> {
   const progress = options.progress ?? (() => undefined);
   const sasl = options.sasl ?? true;
+  const secured = options.secured ?? true;
   const version = options.version
     ? validateVersion(options.version, "startKafka({ version })")
     : process.env.LAGSCALE_KAFKA_VERSION?.trim()
@@ -92,7 +98,14 @@ export async function startKafka(options: StartKafkaOptions): Promise<KafkaInfo>
   if (forced === "testcontainers" || (forced === undefined && (await containerRuntimeAnswers()))) {
     return startContainer({ version, sasl, progress });
   }
-  return startLocal({ stateDir: options.stateDir, cacheDir: options.cacheDir, version, sasl, progress });
+  return startLocal({
+    stateDir: options.stateDir,
+    cacheDir: options.cacheDir,
+    version,
+    sasl,
+    secured,
+    progress,
+  });
 }
 
 function refuseExternal(info: KafkaInfo, what: string): never {

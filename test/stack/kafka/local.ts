@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import type { KafkaInfo } from "../types.js";
+import type { KafkaInfo, KafkaPki } from "../types.js";
 import { waitForBroker } from "./client.js";
 import {
   majorOf,
@@ -21,10 +21,13 @@ import {
   renderServerProperties,
   scramFormatArgs,
   SCRAM_USERS,
+  PLAIN_USERS,
+  OAUTH_REQUIRED_SCOPE,
   type BrokerPorts,
   type MavenArtifact,
   loggingBinding,
 } from "./config.js";
+import { ensureKafkaPki } from "./pki.js";
 import { freePorts, isAlive, portInUse, run, spawnDetached, stopProcess, tail } from "../process.js";
 
 export interface LocalHandle {
@@ -39,6 +42,8 @@ export interface LocalHandle {
   args: string[];
   cwd: string;
   clusterId: string;
+  /** Certificates of the TLS listeners, when there are any. */
+  pki?: KafkaPki;
 }
 
 export interface LocalOptions {
@@ -46,6 +51,8 @@ export interface LocalOptions {
   cacheDir: string;
   version: string;
   sasl: boolean;
+  /** TLS, mTLS and SASL_SSL listeners, with certificates cached in the state folder. */
+  secured: boolean;
   progress: (line: string) => void;
 }
 
@@ -208,11 +215,20 @@ export async function startLocal(o: LocalOptions): Promise<KafkaInfo> {
   rmSync(home, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
 
-  const [plaintext, controller, sasl] = await freePorts(3);
+  const [plaintext, controller, sasl, tls, mtls, saslSsl] = await freePorts(6);
   const ports: BrokerPorts = { plaintext: plaintext!, controller: controller! };
   if (o.sasl) ports.sasl = sasl!;
+  const pki = o.secured ? await ensureKafkaPki(o.stateDir, o.progress) : undefined;
+  if (pki) Object.assign(ports, { tls: tls!, mtls: mtls!, saslSsl: saslSsl! });
   const serverProperties = path.join(home, "server.properties");
-  writeFileSync(serverProperties, renderServerProperties({ ports, dataDir }));
+  writeFileSync(
+    serverProperties,
+    renderServerProperties({
+      ports,
+      dataDir,
+      ...(pki ? { tls: { keystorePem: pki.serverPem, truststorePem: pki.ca } } : {}),
+    }),
+  );
   writeFileSync(path.join(home, "log4j2.properties"), renderLog4j2Properties());
   writeFileSync(path.join(home, "log4j.properties"), renderLog4jProperties());
 
@@ -232,7 +248,7 @@ export async function startLocal(o: LocalOptions): Promise<KafkaInfo> {
       clusterId,
       "-c",
       serverProperties,
-      ...(o.sasl ? scramFormatArgs() : []),
+      ...(o.sasl || o.secured ? scramFormatArgs() : []),
     ],
     { cwd: home },
   );
@@ -250,6 +266,7 @@ export async function startLocal(o: LocalOptions): Promise<KafkaInfo> {
     java,
     cwd: home,
     clusterId,
+    ...(pki ? { pki } : {}),
     args: [
       "-Xms256m",
       "-Xmx1g",
@@ -284,6 +301,17 @@ function toInfo(version: string, handle: LocalHandle): KafkaInfo {
     info.sasl = {
       bootstrapServers: [`127.0.0.1:${handle.ports.sasl}`],
       users: SCRAM_USERS.map((u) => ({ ...u })),
+    };
+  }
+  const h = handle;
+  if (h.pki && h.ports.tls !== undefined && h.ports.mtls !== undefined && h.ports.saslSsl !== undefined) {
+    info.secured = {
+      tls: [`127.0.0.1:${h.ports.tls}`],
+      mtls: [`127.0.0.1:${h.ports.mtls}`],
+      saslSsl: [`127.0.0.1:${h.ports.saslSsl}`],
+      plainUsers: PLAIN_USERS.map((u) => ({ ...u })),
+      oauthRequiredScope: OAUTH_REQUIRED_SCOPE,
+      pki: { ...h.pki },
     };
   }
   return info;
@@ -327,7 +355,8 @@ export async function restartLocal(info: KafkaInfo): Promise<KafkaInfo> {
   if (!existsSync(h.dataDir)) {
     throw new Error(`cannot restart Kafka: its data folder ${h.dataDir} is gone (was it destroyed?)`);
   }
-  for (const port of [h.ports.plaintext, h.ports.controller, h.ports.sasl]) {
+  const p = h.ports;
+  for (const port of [p.plaintext, p.controller, p.sasl, p.tls, p.mtls, p.saslSsl]) {
     if (port !== undefined && (await portInUse(port))) {
       throw new Error(
         `cannot restart Kafka on the same ports: 127.0.0.1:${port} is taken by another process meanwhile`,
