@@ -75,7 +75,7 @@ export async function installController(
   });
   const certs = await servingCertificate(path.join(stack.dir, "lagscale-install", ns), ns);
   const objects = [
-    certSecret(ns, certs.certPem, certs.keyPem),
+    certSecret(ns, certs.certPem, certs.keyPem, certs.caPem),
     ...renderControllerInstall({ ...o, caPem: certs.caPem }),
   ];
   const file = toYamlStream(objects, path.join(stack.dir, "lagscale-install", ns, "objects.yaml"));

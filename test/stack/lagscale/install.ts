@@ -14,7 +14,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { LEADER_LABEL } from "../../../controller/leader/pod-label.js";
-import { renderValidatingWebhookConfiguration } from "../../../controller/webhook/config.js";
+import {
+  renderMutatingWebhookConfiguration,
+  renderValidatingWebhookConfiguration,
+} from "../../../controller/webhook/config.js";
 import { createCa, issueCert } from "../kube/pki.js";
 
 export const CONTROLLER_IMAGE = "lagscale/controller:dev";
@@ -136,6 +139,9 @@ export function renderControllerInstall(o: ControllerInstallOptions): Obj[] {
     "--webhooks=on",
     "--reports=https",
     "--leader-elect=true",
+    // pods of the local stack share one network, and the pod runner maps this image to the sidecar's sources
+    "--sidecar-bind-address=$(POD_IP)",
+    "--sidecar-image=lagscale/sidecar:dev",
     ...(o.leaseDuration ? [`--lease-duration=${o.leaseDuration}`] : []),
     ...(o.renewDeadline ? [`--renew-deadline=${o.renewDeadline}`] : []),
     ...(o.retryPeriod ? [`--retry-period=${o.retryPeriod}`] : []),
@@ -154,6 +160,18 @@ export function renderControllerInstall(o: ControllerInstallOptions): Obj[] {
     caBundle: o.caPem,
     namespaceSelector: watchedNamespaceSelector(o),
   });
+  const mutating = {
+    ...renderMutatingWebhookConfiguration({
+      name: names.mutating,
+      service: { namespace: ns, name: WEBHOOK_SERVICE, port: 443 },
+      caBundle: o.caPem,
+      ownNamespace: ns,
+    }),
+  };
+  // only the watched namespaces, as for the validating webhook (the chart's selector excludes instead)
+  for (const w of mutating.webhooks) {
+    (w as { namespaceSelector: unknown }).namespaceSelector = watchedNamespaceSelector(o);
+  }
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: CONTROLLER_APP, namespace: ns } },
     clusterRole(names.clusterRole),
@@ -219,6 +237,7 @@ export function renderControllerInstall(o: ControllerInstallOptions): Obj[] {
       },
     },
     validating as Obj,
+    mutating as Obj,
   ];
 }
 
@@ -242,13 +261,14 @@ export async function servingCertificate(
 }
 
 /** The Secret the controller pods mount at their cert dir. */
-export function certSecret(namespace: string, certPem: string, keyPem: string): Obj {
+export function certSecret(namespace: string, certPem: string, keyPem: string, caPem: string): Obj {
   return {
     apiVersion: "v1",
     kind: "Secret",
     metadata: { name: CERT_SECRET, namespace },
     type: "kubernetes.io/tls",
-    stringData: { "tls.crt": certPem, "tls.key": keyPem },
+    // ca.crt: the controller gives it to injected sidecars, which check the reports Service with it
+    stringData: { "tls.crt": certPem, "tls.key": keyPem, "ca.crt": caPem },
   };
 }
 
