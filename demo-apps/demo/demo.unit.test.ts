@@ -6,17 +6,16 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import type { Admin } from "kafkajs";
 import { repoRoot } from "../../test/stack/paths.js";
 import { DEFAULTS, parseArgs } from "./args.js";
-import { controllerArgs } from "./controller.js";
+import { renderControllerInstall } from "../../test/stack/lagscale/install.js";
 import { deleteGroup } from "./kafka.js";
 import { age, formatTable, interesting, loopbackEndpointWarning } from "./kube.js";
-import { REPORTS_AUDIENCE } from "../../controller/reports/auth.js";
 import {
   forLocalStack,
   loadManifests,
-  localTokenFile,
   scaledObject,
   sourceImagePatch,
-  withDemoSidecar,
+  startingAtZero,
+  withSidecarOptOut,
 } from "./manifests.js";
 import { eventLine, HEADER, reportedPods, sampleLine, Tracker, type Sample } from "./view.js";
 
@@ -118,92 +117,62 @@ test("the talk's ScaledObject, with lagscale's apiVersion and the given brokers"
   });
 });
 
-test("withDemoSidecar: the consumer alone gets the sidecar, configured from the trigger, bound to its pod IP", () => {
+test("the consumer opts in to the sidecar in its manifest, starts at 0, and --no-sidecar opts it out", () => {
   const local = forLocalStack(manifests(), ["127.0.0.1:9092"]);
-  const before = JSON.stringify(local);
-  const out = withDemoSidecar(local, ["127.0.0.1:9092"], "http://127.0.0.1:4444/v1/reports");
-  assert.equal(JSON.stringify(local), before, "the input is not changed");
-  const [, producer, , consumer] = out as V1Deployment[];
-  assert.equal(JSON.stringify(producer), JSON.stringify(local[1]), "the producer is untouched");
-  const spec = consumer?.spec?.template.spec;
-  assert.deepEqual(
-    spec?.containers.map((c) => c.name),
-    ["kafka-consumer"],
-    "the consumer container is as it was",
-  );
-  const sidecar = spec?.initContainers?.find((c) => c.name === "lagscale-sidecar");
-  assert.equal(sidecar?.image, "lagscale/sidecar:dev");
-  assert.equal(sidecar?.restartPolicy, "Always", "a native sidecar");
-  const env = Object.fromEntries(
-    (sidecar?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]),
-  );
-  assert.deepEqual(
-    [
-      env.LAGSCALE_SCALED_OBJECT,
-      env.KAFKA_BOOTSTRAP_SERVERS,
-      env.LAGSCALE_CONSUMER_GROUP,
-      env.LAGSCALE_TOPIC,
-      env.LAGSCALE_LAG_THRESHOLD,
-      env.LAGSCALE_OFFSET_RESET_POLICY,
-      env.LAGSCALE_REPORT_URL,
-      env.LAGSCALE_BIND_ADDRESS,
-      env.POD_IP,
-    ],
-    [
-      "kafka-scaledobject",
-      "127.0.0.1:9092",
-      "g1",
-      "my-topic",
-      "10",
-      "latest",
-      "http://127.0.0.1:4444/v1/reports",
-      "$(POD_IP)",
-      "status.podIP",
-    ],
-  );
-  const names = (sidecar?.env ?? []).map((e) => e.name);
-  assert.ok(
-    names.indexOf("POD_IP") < names.indexOf("LAGSCALE_BIND_ADDRESS"),
-    "POD_IP is defined before it is used",
-  );
-  const token = spec?.volumes?.find((v) => v.name === "lagscale-reports-token");
-  assert.equal(token?.projected?.sources?.[0]?.serviceAccountToken?.audience, REPORTS_AUDIENCE);
-  assert.equal(env.LAGSCALE_TOKEN_FILE, "/var/run/secrets/lagscale/token", "the mount path by default");
+  const consumerOf = (objs: readonly unknown[]) =>
+    (objs as V1Deployment[]).find((o) => o.kind === "Deployment" && o.metadata?.name === "kafka-consumer")!;
+  const template = consumerOf(local).spec!.template;
+  assert.equal(template.metadata?.labels?.["lagscale.io/inject"], "enabled", "the label the webhook selects");
+  assert.equal(template.metadata?.annotations?.["lagscale.io/inject"], "enabled", "the annotation that asks");
+  assert.equal(template.spec?.initContainers, undefined, "no sidecar in the manifest: the webhook adds it");
 
-  const local2 = withDemoSidecar(local, ["b:1"], "http://r", localTokenFile("/s"))[3] as V1Deployment;
-  const env2 = local2.spec?.template.spec?.initContainers?.[0]?.env ?? [];
-  const files = env2.filter((e) => e.name === "LAGSCALE_TOKEN_FILE").map((e) => e.value);
-  assert.deepEqual(
-    files,
-    ["/s/pods/$(POD_NAMESPACE)/$(POD_NAME)/volumes/lagscale-reports-token/token"],
-    "on the local stack: the pod runner's file, named after the pod, defined once (server-side apply refuses twice)",
-  );
-  const names2 = env2.map((e) => e.name);
-  assert.ok(names2.indexOf("POD_NAME") < names2.indexOf("LAGSCALE_TOKEN_FILE"), "POD_NAME is defined first");
+  const before = JSON.stringify(local);
+  const zero = startingAtZero(local);
+  assert.equal(JSON.stringify(local), before, "the input is not changed");
+  assert.equal(consumerOf(zero).spec?.replicas, 0);
+  const producer = (zero as V1Deployment[]).find((o) => o.metadata?.name === "kafka-producer")!;
+  assert.equal(producer.spec?.replicas, 1, "the producer keeps its replicas");
+
+  const out = withSidecarOptOut(zero);
+  assert.equal(consumerOf(out).spec?.template.metadata?.annotations?.["lagscale.io/inject"], "disabled");
+  assert.equal(consumerOf(zero).spec?.template.metadata?.annotations?.["lagscale.io/inject"], "enabled");
 });
 
-test("the controller watches only the demo's namespace, without leader election, webhooks or fixed ports", () => {
-  const args = controllerArgs("/k", "keda-demo");
-  for (const a of ["--leader-elect=false", "--webhooks=off", "--metrics-port=0", "--health-port=0"]) {
+test("lagscale on the stack: two replicas, the webhook Service on every replica, the reports Service on the leader", () => {
+  const objects = renderControllerInstall({
+    namespace: "lagscale",
+    watchNamespaces: ["keda-demo"],
+    caPem: "CA",
+  });
+  const kinds = objects.map((o) => `${o.kind}/${String(o.metadata.name)}`);
+  for (const k of [
+    "Deployment/lagscale-controller",
+    "Service/lagscale-webhook",
+    "Service/lagscale-reports",
+    "ValidatingWebhookConfiguration/lagscale-validating-lagscale",
+    "MutatingWebhookConfiguration/lagscale-mutating-lagscale",
+  ]) {
+    assert.ok(kinds.includes(k), k);
+  }
+  const deployment = objects.find((o) => o.kind === "Deployment") as unknown as V1Deployment;
+  assert.equal(deployment.spec?.replicas, 2);
+  const args = deployment.spec?.template.spec?.containers[0]?.args ?? [];
+  for (const a of ["--leader-elect=true", "--webhooks=on", "--reports=https", "--bind-address=$(POD_IP)"]) {
     assert.ok(args.includes(a), a);
   }
-  assert.equal(args[args.indexOf("--watch-namespace") + 1], "keda-demo");
-});
-
-test("the controller with the sidecar: receiver in plain HTTP, watch at its default; without: today's polling only", () => {
-  const withReports = controllerArgs("/k", "keda-demo", { metricsPort: 4001, reportsPort: 4002 });
-  for (const a of ["--metrics-port=4001", "--reports=http", "--reports-port=4002"]) {
-    assert.ok(withReports.includes(a), a);
-  }
-  assert.ok(
-    !withReports.some((a) => a.startsWith("--end-offset-watch-interval")),
-    "the watch at its default",
-  );
-  const polling = controllerArgs("/k", "keda-demo", { metricsPort: 4001 });
-  for (const a of ["--metrics-port=4001", "--reports=off", "--end-offset-watch-interval=0"]) {
-    assert.ok(polling.includes(a), a);
-  }
-  assert.ok(!polling.some((a) => a.startsWith("--reports-port")));
+  const reports = objects.find((o) => o.metadata.name === "lagscale-reports") as unknown as {
+    spec: { selector: Record<string, string> };
+  };
+  assert.equal(reports.spec.selector["lagscale.io/leader"], "true");
+  const polling = renderControllerInstall({
+    namespace: "lagscale",
+    watchNamespaces: ["keda-demo"],
+    caPem: "CA",
+    pollingOnly: true,
+  }).find((o) => o.kind === "Deployment") as unknown as V1Deployment;
+  const pollingArgs = polling.spec?.template.spec?.containers[0]?.args ?? [];
+  for (const a of ["--reports=off", "--end-offset-watch-interval=0"]) assert.ok(pollingArgs.includes(a), a);
+  assert.ok(!pollingArgs.includes("--reports=https"));
 });
 
 test("reportedPods: each pod's state and lag for the demo's ScaledObject, from the controller's /metrics", () => {

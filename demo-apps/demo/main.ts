@@ -11,21 +11,16 @@
 import path from "node:path";
 import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import type { Admin } from "kafkajs";
-import { SIDECAR_CONTAINER } from "../../controller/inject/sidecar.js";
+import { INJECT_KEY, INJECT_STATUS_ANNOTATION, SIDECAR_CONTAINER } from "../../controller/inject/index.js";
 import { kafkaClient } from "../../test/stack/kafka/client.js";
 import { repoRoot } from "../../test/stack/paths.js";
 import { describeError } from "../../test/stack/pod-runner/kube.js";
-import { freePorts, sleep } from "../../test/stack/process.js";
+import { sleep } from "../../test/stack/process.js";
 import { ensureStack } from "../../test/stack/stack.js";
 import type { StackInfo } from "../../test/stack/types.js";
 import { parseArgs, USAGE, type DemoArgs } from "./args.js";
-import {
-  controllerAlive,
-  startController,
-  stopLeftoverController,
-  type ControllerHandle,
-  type ControllerPorts,
-} from "./controller.js";
+import { installController, type InstalledController } from "../../test/stack/lagscale/deploy.js";
+import { METRICS_PORT } from "../../test/stack/lagscale/install.js";
 import { deleteGroup, freshTopic, readLag } from "./kafka.js";
 import {
   apply,
@@ -47,7 +42,7 @@ import {
   forLocalStack,
   GROUP,
   loadManifests,
-  localTokenFile,
+  LAGSCALE_NAMESPACE,
   NAMESPACE,
   PARTITIONS,
   PRODUCER,
@@ -56,7 +51,8 @@ import {
   scaledObject,
   sourceImagePatch,
   TOPIC,
-  withDemoSidecar,
+  startingAtZero,
+  withSidecarOptOut,
 } from "./manifests.js";
 import {
   clock,
@@ -84,7 +80,7 @@ interface State {
   stack?: StackInfo;
   kube?: Kube;
   admin?: Admin;
-  controller?: ControllerHandle;
+  controller?: InstalledController;
   namespaceCreated: boolean;
   topicCreated: boolean;
 }
@@ -133,8 +129,6 @@ async function main(args: DemoArgs, state: State): Promise<void> {
     await removeFinalizers(kube, NAMESPACE).catch(() => undefined);
     await deleteNamespace(kube, NAMESPACE, 120_000, signal);
   }
-  const leftover = await stopLeftoverController(stack.dir);
-  if (leftover) note(`stopped the controller an earlier --keep run left running (pid ${leftover})`);
 
   // 2. The topic.
   step(2, `topic ${TOPIC} with ${PARTITIONS} partitions, replication 1`);
@@ -152,79 +146,78 @@ async function main(args: DemoArgs, state: State): Promise<void> {
   );
   interrupted();
 
-  // 3. The apps.
-  step(3, "the producer and the consumer (demo-apps/manifests)");
-  const [metricsPort, reportsPort] = await freePorts(2);
-  const ports: ControllerPorts = {
-    metricsPort: metricsPort!,
-    ...(args.noSidecar ? {} : { reportsPort: reportsPort! }),
-  };
-  const local = forLocalStack(
-    loadManifests(path.join(repoRoot, "demo-apps", "manifests")),
-    stack.bootstrapServers,
-  );
-  const reportUrl = `http://127.0.0.1:${reportsPort}/v1/reports`;
-  const objects = args.noSidecar
-    ? local
-    : withDemoSidecar(
-        local,
-        stack.bootstrapServers,
-        reportUrl,
-        stack.podRunner ? localTokenFile(stack.dir) : undefined,
+  // 3. lagscale, before the apps: the injector must be there when the consumer's pods are created.
+  step(3, "lagscale: CRDs and the controller (2 replicas, leader election, webhooks, report receiver)");
+  const crds = await installCrds(kube, path.join(repoRoot, "charts", "lagscale", "crds"), signal);
+  note(`CRDs installed: ${crds.join(", ")}`);
+  let autoscaling = false;
+  if (args.noController) {
+    note("--no-controller: lagscale is not installed");
+  } else {
+    const installed = await installController(stack, {
+      namespace: LAGSCALE_NAMESPACE,
+      watchNamespaces: [NAMESPACE],
+      logLevel: "info",
+      ...(args.noSidecar ? { pollingOnly: true } : {}),
+    });
+    state.controller = installed;
+    const pods = await installed.waitReady(2, 120_000).catch((err: unknown) => {
+      say("");
+      note("!! AUTOSCALING IS NOT RUNNING: the lagscale controller did not become ready.");
+      note(`!! ${describeError(err).split("\n").join("\n   !! ")}`);
+      note("!! Everything else runs; the consumer stays where it is and nothing scales it.");
+      return undefined;
+    });
+    if (pods) {
+      autoscaling = true;
+      const leader = pods.find((p) => p.leader)!;
+      note(
+        `namespace ${LAGSCALE_NAMESPACE}: Deployment lagscale-controller, pods ${pods.map((p) => `${p.name}${p.leader ? " (leader)" : ""}`).join(", ")}`,
       );
+      note(
+        "Service lagscale-webhook (every replica): the API server calls the validating webhook and the sidecar",
+      );
+      note(
+        "injector through it; Service lagscale-reports (the pod labelled lagscale.io/leader=true): sidecars report there",
+      );
+      note(
+        args.noSidecar
+          ? "polling only: report receiver off, end-offset watch off (--reports=off --end-offset-watch-interval=0)"
+          : `end-offset watch every 1 s; the leader's /metrics at ${leader.ip}:${METRICS_PORT}`,
+      );
+      note(`pod logs: ${show(path.join(stack.dir, "pods", LAGSCALE_NAMESPACE))}/<pod>/controller.log`);
+    }
+  }
+  interrupted();
+
+  // 4. The apps.
+  step(4, "the producer and the consumer (demo-apps/manifests)");
+  const local = startingAtZero(
+    forLocalStack(loadManifests(path.join(repoRoot, "demo-apps", "manifests")), stack.bootstrapServers),
+  );
+  const objects = args.noSidecar ? withSidecarOptOut(local) : local;
   note(
     `KAFKA_BROKER ${"my-cluster-kafka-bootstrap.kafka.svc.cluster.local:9092"} -> ${stack.bootstrapServers.join(",")}`,
   );
   note(
     `the producer listens on its pod IP ($(POD_IP):${PRODUCER_PORT}): on the local stack every pod is a local process`,
   );
+  note(
+    `${CONSUMER} starts at 0 replicas: its pods must be created after the ScaledObject, which the injector reads`,
+  );
   for (const obj of objects) {
     await apply(kube, obj);
     if (obj.kind === "Namespace") state.namespaceCreated = true;
     note(`${describeObject(obj)} applied`);
   }
-  if (args.noSidecar) {
-    note("--no-sidecar: the consumer runs alone; lagscale polls Kafka every pollingInterval, as KEDA does");
-  } else {
-    note(
-      `the consumer runs with lagscale's sidecar (${SIDECAR_CONTAINER}, a native sidecar): it reports its pod's`,
-    );
-    note(
-      `partitions, lag and state to the controller's receiver at ${reportUrl} (plain HTTP on the local stack)`,
-    );
-  }
+  note(
+    args.noSidecar
+      ? `--no-sidecar: the consumer's pods carry ${INJECT_KEY}: disabled; lagscale polls Kafka every pollingInterval, as KEDA does`
+      : `the consumer's pod template carries only the label and annotation ${INJECT_KEY}: enabled; the sidecar`,
+  );
+  if (!args.noSidecar)
+    note("(a native sidecar) is added to each pod by lagscale's mutating webhook when the pod is created");
   const producerIp = await waitForApps(kube, objects);
-  interrupted();
-
-  // 4. lagscale.
-  step(4, "lagscale: CRDs and the controller");
-  const crds = await installCrds(kube, path.join(repoRoot, "charts", "lagscale", "crds"), signal);
-  note(`CRDs installed: ${crds.join(", ")}`);
-  const started: Awaited<ReturnType<typeof startController>> = args.noController
-    ? { ok: false, reason: "--no-controller was given" }
-    : await startController({
-        kubeconfig: stack.kubeconfig,
-        namespace: NAMESPACE,
-        stateDir: stack.dir,
-        ports,
-      });
-  const autoscaling = started.ok;
-  if (started.ok) {
-    state.controller = started.handle;
-    note(
-      `controller running (pid ${started.handle.pid}), watching namespace ${NAMESPACE}; log ${show(started.handle.logFile)}`,
-    );
-    note(
-      args.noSidecar
-        ? "polling only: report receiver off, end-offset watch off (--reports=off --end-offset-watch-interval=0)"
-        : `report receiver on 127.0.0.1:${reportsPort}, end-offset watch every 1 s (its default); /metrics on 127.0.0.1:${metricsPort}`,
-    );
-  } else {
-    say("");
-    note("!! AUTOSCALING IS NOT RUNNING: the lagscale controller could not be started.");
-    note(`!! ${started.reason.split("\n").join("\n   !! ")}`);
-    note("!! Everything else runs; the consumer stays at the manifest's replicas and nothing scales it.");
-  }
   interrupted();
 
   // 5. The ScaledObject.
@@ -253,15 +246,16 @@ async function main(args: DemoArgs, state: State): Promise<void> {
     "(the talk: READY True, ACTIVE True, FALLBACK False; a group without commits counts 1 lag per partition with",
   );
   note(" offsetResetPolicy latest, so 5 partitions give lag 5: active, at minReplicaCount 1)");
+  if (autoscaling && !args.noSidecar) await showInjected(kube);
   await printEvents(events, "events so far");
   interrupted();
 
   // 6. The request and the live view.
   step(6, `one request to the producer: GET /?count=${args.count}`);
   note(
-    "the talk curls the Service; on the local stack pod IPs are loopback addresses, which Kubernetes keeps out of",
+    "the talk curls the Service from inside the cluster; this runner is no pod (on the local stack Service names",
   );
-  note("a Service's endpoints (and nothing routes ClusterIPs), so the request goes to the producer pod's IP");
+  note("resolve for pods' programs only), so the request goes to the producer pod's IP");
   note(`$ curl 'http://${producerIp}:${PRODUCER_PORT}/?count=${args.count}'`);
   const requestAt = Date.now();
   const res = await fetch(`http://${producerIp}:${PRODUCER_PORT}/?count=${args.count}`, {
@@ -274,17 +268,8 @@ async function main(args: DemoArgs, state: State): Promise<void> {
   step(7, `live view until the consumer is back at 0 (timeout ${args.timeoutSeconds} s)`);
   if (!autoscaling)
     note("autoscaling is NOT running: this only shows the lag going down at the manifest's 1 replica");
-  const metricsUrl = autoscaling && !args.noSidecar ? `http://127.0.0.1:${metricsPort}/metrics` : undefined;
-  const tracker = await liveView(
-    kube,
-    admin,
-    events,
-    requestAt,
-    args,
-    autoscaling,
-    state.controller,
-    metricsUrl,
-  );
+  const reports = autoscaling && !args.noSidecar ? state.controller : undefined;
+  const tracker = await liveView(kube, admin, events, requestAt, args, autoscaling, reports);
 
   step(8, signal.aborted ? "summary (interrupted)" : "summary");
   for (const line of tracker.summary(autoscaling, args.count)) note(line);
@@ -342,6 +327,45 @@ async function waitForApps(kube: Kube, objects: KubernetesObject[]): Promise<str
   );
 }
 
+/** The first consumer pod as the API server stored it (`kubectl get pod -o yaml`, trimmed to what the injector added). */
+async function showInjected(kube: Kube): Promise<void> {
+  const pods = await waitFor(
+    `a ${CONSUMER} pod`,
+    async () => {
+      const list = await kube.core.listNamespacedPod({
+        namespace: NAMESPACE,
+        labelSelector: `app=${CONSUMER}`,
+      });
+      return list.items.length > 0 ? list.items : undefined;
+    },
+    30_000,
+    signal,
+  ).catch(() => undefined);
+  const pod = pods?.[0];
+  if (!pod) return;
+  const sidecar = pod.spec?.initContainers?.find((c) => c.name === SIDECAR_CONTAINER);
+  say("");
+  note(`$ kubectl get pod -n ${NAMESPACE} ${pod.metadata?.name} -o yaml   (trimmed)`);
+  if (!sidecar) {
+    note(`no ${SIDECAR_CONTAINER} in the pod: see the Events of Deployment ${CONSUMER} (InjectionSkipped)`);
+    return;
+  }
+  const env = (sidecar.env ?? []).map((e) =>
+    e.value !== undefined
+      ? `${e.name}=${e.name === "LAGSCALE_REPORT_CA" ? "<the CA's PEM>" : e.value}`
+      : `${e.name} from ${e.valueFrom?.fieldRef ? e.valueFrom.fieldRef.fieldPath : "a reference"}`,
+  );
+  const lines = [
+    `metadata.annotations["${INJECT_STATUS_ANNOTATION}"]: ${pod.metadata?.annotations?.[INJECT_STATUS_ANNOTATION] ?? "(none)"}`,
+    `spec.initContainers[0]: name ${sidecar.name}, image ${sidecar.image}, restartPolicy ${sidecar.restartPolicy}`,
+    ...env.map((e) => `  env ${e}`),
+    `  resources ${JSON.stringify(sidecar.resources)}`,
+    `  volumeMounts ${JSON.stringify(sidecar.volumeMounts)}`,
+    `spec.volumes: ${JSON.stringify(pod.spec?.volumes?.filter((v) => v.projected?.sources?.some((x) => x.serviceAccountToken?.audience?.startsWith("lagscale"))))}`,
+  ];
+  for (const line of lines) note(line);
+}
+
 async function condition(kube: Kube, type: string): Promise<string | undefined> {
   const so = await kube.objects.read<
     KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } }
@@ -353,10 +377,14 @@ async function condition(kube: Kube, type: string): Promise<string | undefined> 
   return so.status?.conditions?.find((c) => c.type === type)?.status;
 }
 
-/** The pods' reported states from the controller's /metrics; undefined when it cannot be read. */
-async function reported(metricsUrl: string): Promise<PodReport[] | undefined> {
+/** The pods' reported states from the leader's /metrics; undefined when it cannot be read. */
+async function reported(controller: InstalledController): Promise<PodReport[] | undefined> {
   try {
-    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(1_500) });
+    const leader = (await controller.pods()).find((p) => p.leader && p.ip);
+    if (!leader) return undefined;
+    const res = await fetch(`http://${leader.ip}:${METRICS_PORT}/metrics`, {
+      signal: AbortSignal.timeout(1_500),
+    });
     return res.ok ? reportedPods(await res.text(), `${NAMESPACE}/${SCALED_OBJECT}`) : undefined;
   } catch {
     return undefined;
@@ -367,17 +395,17 @@ async function sample(
   kube: Kube,
   admin: Admin,
   requestAt: number,
-  metricsUrl: string | undefined,
+  reports: InstalledController | undefined,
 ): Promise<Sample> {
   const [d, pods, lags, active, states] = await Promise.all([
     kube.apps.readNamespacedDeployment({ name: CONSUMER, namespace: NAMESPACE }),
     kube.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${CONSUMER}` }),
     readLag(admin, TOPIC, GROUP).catch(() => undefined),
     condition(kube, "Active").catch(() => undefined),
-    metricsUrl ? reported(metricsUrl) : undefined,
+    reports ? reported(reports) : undefined,
   ]);
   return {
-    ...(metricsUrl ? { reported: states ?? [] } : {}),
+    ...(reports ? { reported: states ?? [] } : {}),
     sinceRequestMs: Date.now() - requestAt,
     desired: d.spec?.replicas ?? 0,
     ready: d.status?.readyReplicas ?? 0,
@@ -404,17 +432,15 @@ async function liveView(
   requestAt: number,
   args: DemoArgs,
   autoscaling: boolean,
-  controller: ControllerHandle | undefined,
-  metricsUrl: string | undefined,
+  reports: InstalledController | undefined,
 ): Promise<Tracker> {
   const tracker = new Tracker(MAX_REPLICAS);
   const deadline = requestAt + args.timeoutSeconds * 1000;
-  let controllerDied = false;
-  say(metricsUrl ? SIDECAR_HEADER : HEADER);
+  say(reports ? SIDECAR_HEADER : HEADER);
   while (!signal.aborted) {
     const tick = Date.now();
     try {
-      const s = await sample(kube, admin, requestAt, metricsUrl);
+      const s = await sample(kube, admin, requestAt, reports);
       tracker.add(s);
       say(sampleLine(new Date(), s));
     } catch (err) {
@@ -425,11 +451,7 @@ async function liveView(
     } catch {
       // events are a bonus; the next tick tries again
     }
-    if (controller && !controllerDied && !controllerAlive(controller)) {
-      controllerDied = true;
-      say(`          !! the controller exited; see ${controller.logFile}`);
-    }
-    if (tracker.done(autoscaling && !controllerDied)) break;
+    if (tracker.done(autoscaling)) break;
     if (Date.now() > deadline) {
       say(
         `timeout: ${args.timeoutSeconds} s after the request and the consumer is not back at 0 (--timeout S)`,
@@ -452,15 +474,14 @@ async function cleanUp(state: State, keep: boolean): Promise<void> {
     if (state.stack)
       note(`pod logs: ${show(path.join(state.stack.dir, "pods", NAMESPACE))}/<pod>/<container>.log`);
     if (state.controller) {
-      state.controller.keep();
-      note(`controller: pid ${state.controller.pid}, log ${show(state.controller.logFile)}`);
+      note(`$ ${kubectl} --kubeconfig ${kc} -n ${LAGSCALE_NAMESPACE} get pods --show-labels`);
     }
     note(
-      "`npm run demo` again starts over: it stops that controller, deletes the namespace, recreates the topic",
+      "`npm run demo` again starts over: it deletes the namespace, recreates the topic, installs lagscale again",
     );
   } else if (state.kube) {
     say("\n== clean-up");
-    if (!state.controller || !controllerAlive(state.controller)) {
+    if (!state.controller || !(await state.controller.pods().catch(() => [])).some((p) => p.leader)) {
       // nothing would remove the controller's finalizer, and the namespace would never go
       await removeFinalizers(state.kube, NAMESPACE).catch(() => undefined);
     }
@@ -469,8 +490,8 @@ async function cleanUp(state: State, keep: boolean): Promise<void> {
       await deleteNamespace(state.kube, NAMESPACE).catch((err: unknown) => note(`!! ${describeError(err)}`));
     }
     if (state.controller) {
-      note(`stopping the controller (pid ${state.controller.pid})`);
-      await state.controller.stop();
+      note(`uninstalling lagscale's controller (namespace ${LAGSCALE_NAMESPACE}, its RBAC and webhooks)`);
+      await state.controller.uninstall().catch((err: unknown) => note(`!! ${describeError(err)}`));
     }
     if (state.admin && state.topicCreated) {
       await deleteGroup(state.admin, GROUP).catch((err: unknown) => note(`!! ${describeError(err)}`));

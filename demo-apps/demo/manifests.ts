@@ -1,7 +1,8 @@
 /**
- * The demo's Kubernetes objects: demo-apps/manifests as written, with the two changes the local stack needs, the
- * sidecar beside the consumer (added here by withSidecar until the injector does it), and the talk's
- * ScaledObject. Pure functions, so that what the demo changes is visible and tested.
+ * The demo's Kubernetes objects: demo-apps/manifests as written (the consumer's pod template opts in to the
+ * sidecar with the label and annotation `lagscale.io/inject: enabled`, as a user's would), with the changes the
+ * local stack needs, the consumer starting at 0 replicas, and the talk's ScaledObject. Pure functions, so that
+ * what the demo changes is visible and tested.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -12,7 +13,7 @@ import {
   type V1Deployment,
   type V1EnvVar,
 } from "@kubernetes/client-node";
-import { SIDECAR_TOKEN_VOLUME, withSidecar } from "../../controller/inject/sidecar.js";
+import { INJECT_KEY } from "../../controller/inject/optin.js";
 
 export const NAMESPACE = "keda-demo";
 export const TOPIC = "my-topic";
@@ -22,8 +23,9 @@ export const PRODUCER = "kafka-producer";
 export const CONSUMER = "kafka-consumer";
 export const SCALED_OBJECT = "kafka-scaledobject";
 export const PRODUCER_PORT = 5550;
-export const SIDECAR_IMAGE = "lagscale/sidecar:dev";
-/** The ScaledObject's trigger, which the sidecar is configured from as the injector will. */
+/** Where the demo installs lagscale's controller. */
+export const LAGSCALE_NAMESPACE = "lagscale";
+/** The ScaledObject's trigger (the injector configures the sidecar from it). */
 export const LAG_THRESHOLD = 10;
 
 /** Applied in this order. topic-job.yaml is left out: the demo creates the topic with the Kafka admin API. */
@@ -87,55 +89,35 @@ export function forLocalStack(
 }
 
 /**
- * The consumer Deployment with lagscale's sidecar (copies; other objects unchanged). Its settings are the
- * ScaledObject's trigger; on the local stack every pod shares the host's network, so the sidecar binds its
- * metrics and health ports to its pod IP, and reports go to the controller on the host in plain HTTP.
- * `tokenFile` overrides where the sidecar reads its token (see localTokenFile).
+ * The consumer Deployment at 0 replicas (a copy; other objects unchanged). The injector takes the sidecar's
+ * settings from the ScaledObject that targets the pod's Deployment, and the validating webhook refuses a
+ * ScaledObject whose target does not exist: so the Deployment comes first, without pods, and its first pod is
+ * created by the ScaledObject's activation, when the injector can find it.
  */
-export function withDemoSidecar(
-  objects: readonly KubernetesObject[],
-  bootstrapServers: string[],
-  reportUrl: string,
-  tokenFile?: string,
-): KubernetesObject[] {
+export function startingAtZero(objects: readonly KubernetesObject[]): KubernetesObject[] {
   return objects.map((original) => {
     const obj = structuredClone(original);
-    if (obj.kind !== "Deployment" || obj.metadata?.name !== CONSUMER) return obj;
-    const template = (obj as V1Deployment).spec?.template;
-    if (!template?.spec) throw new Error(`Deployment ${CONSUMER} has no pod template`);
-    template.spec = withSidecar(template.spec, {
-      image: SIDECAR_IMAGE,
-      scaledObject: SCALED_OBJECT,
-      bootstrapServers: bootstrapServers.join(","),
-      consumerGroup: GROUP,
-      topic: TOPIC,
-      lagThreshold: LAG_THRESHOLD,
-      offsetResetPolicy: "latest",
-      reportUrl,
-      bindAddress: "$(POD_IP)",
-    });
-    // Replaced in place, not appended: server-side apply refuses a variable defined twice.
-    const tokenVar = template.spec.initContainers?.at(-1)?.env?.find((e) => e.name === "LAGSCALE_TOKEN_FILE");
-    if (tokenFile && tokenVar) tokenVar.value = tokenFile;
+    if (obj.kind === "Deployment" && obj.metadata?.name === CONSUMER) {
+      const d = obj as V1Deployment;
+      if (d.spec) d.spec.replicas = 0;
+    }
     return obj;
   });
 }
 
-/**
- * Where the local stack's pod runner writes the sidecar's projected token: a pod is a host process and cannot
- * see its mount path, so the file is named through the pod's own POD_NAMESPACE and POD_NAME (defined before it
- * in the sidecar's env).
- */
-export function localTokenFile(stackDir: string): string {
-  return path.join(
-    stackDir,
-    "pods",
-    "$(POD_NAMESPACE)",
-    "$(POD_NAME)",
-    "volumes",
-    SIDECAR_TOKEN_VOLUME,
-    "token",
-  );
+/** `--no-sidecar`: the consumer's pods opt out of the injection (`lagscale.io/inject: disabled`). */
+export function withSidecarOptOut(objects: readonly KubernetesObject[]): KubernetesObject[] {
+  return objects.map((original) => {
+    const obj = structuredClone(original);
+    if (obj.kind !== "Deployment" || obj.metadata?.name !== CONSUMER) return obj;
+    const template = (obj as V1Deployment).spec?.template;
+    if (!template) throw new Error(`Deployment ${CONSUMER} has no pod template`);
+    template.metadata = {
+      ...template.metadata,
+      annotations: { ...template.metadata?.annotations, [INJECT_KEY]: "disabled" },
+    };
+    return obj;
+  });
 }
 
 /** The same containers on `lagscale.local/node`, for a pod runner started before the demo images were mapped. */

@@ -18,7 +18,6 @@
 import type { V1PodSpec } from "@kubernetes/client-node";
 import type { Kafka } from "kafkajs";
 import { withSidecar } from "../../controller/inject/sidecar.js";
-import { localTokenFile } from "../../demo-apps/demo/manifests.js";
 import type { KubeRest } from "../../controller/kube/index.js";
 import { startWithReceiver } from "../controller/reports-support.js";
 import { createTopic } from "../stack/kafka/index.js";
@@ -205,8 +204,6 @@ function consumerWithSidecar(
     // Pods share the host's network on the stack: each sidecar listens on its own pod IP.
     bindAddress: "$(POD_IP)",
     env: [
-      // The pod runner cannot mount at the token's path; it writes the projected token under its state dir.
-      { name: "LAGSCALE_TOKEN_FILE", value: localTokenFile(stack.dir) },
       { name: "LOG_LEVEL", value: "warn" },
     ],
   });

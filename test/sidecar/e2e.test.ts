@@ -10,14 +10,13 @@
  * - with the sidecar frozen, scaling goes on from the controller's own reads.
  *
  * Pods on the local stack are host processes sharing the host's network: each sidecar binds its ports to its
- * pod IP, and reads its token from the pod runner's file (localTokenFile).
+ * pod IP, and reads its token at its default path, which the pod runner translates to the volume's folder.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { V1PodSpec } from "@kubernetes/client-node";
 import { withSidecar } from "../../controller/inject/sidecar.js";
-import { localTokenFile } from "../../demo-apps/demo/manifests.js";
 import { reportedPods } from "../../demo-apps/demo/view.js";
 import { produceTo, runningPods, startWithReceiver } from "../controller/reports-support.js";
 import { createTopic } from "../stack/kafka/index.js";
@@ -102,8 +101,6 @@ describe("the sidecar in consumer pods", { skip }, () => {
         value,
       })),
     });
-    const sidecar = template.spec.initContainers!.at(-1)!;
-    sidecar.env!.find((e) => e.name === "LAGSCALE_TOKEN_FILE")!.value = localTokenFile(stack.dir);
     await createDeployment(rest, deployment);
     await createScaledObject(
       rest,

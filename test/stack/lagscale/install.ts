@@ -48,6 +48,8 @@ export interface ControllerInstallOptions {
   renewDeadline?: string;
   retryPeriod?: string;
   logLevel?: string;
+  /** No report receiver and no end-offset watch: lagscale polls Kafka every pollingInterval, as KEDA does. */
+  pollingOnly?: boolean;
   /** More controller flags. */
   extraArgs?: string[];
 }
@@ -137,7 +139,7 @@ export function renderControllerInstall(o: ControllerInstallOptions): Obj[] {
     `--reports-port=${REPORTS_PORT}`,
     `--cert-dir=${CERT_DIR}`,
     "--webhooks=on",
-    "--reports=https",
+    ...(o.pollingOnly ? ["--reports=off", "--end-offset-watch-interval=0"] : ["--reports=https"]),
     "--leader-elect=true",
     // pods of the local stack share one network, and the pod runner maps this image to the sidecar's sources
     "--sidecar-bind-address=$(POD_IP)",
