@@ -39,6 +39,11 @@ export interface BatchedLagReaderOptions {
   metadataMaxAgeMs?: number;
   /** A cluster connection no trigger has used for this long is closed. Default 300000 ms. */
   idleCloseMs?: number;
+  /**
+   * Committed offsets of many groups in one OffsetFetch per coordinator, and their coordinators in one
+   * FindCoordinator, where the brokers support it (Kafka >= 3.0); one request per group otherwise. Default true.
+   */
+  multiGroupRequests?: boolean;
   /** KEDA (sarama) reads high watermarks uncommitted; `read_committed` gives the last stable offset. */
   isolationLevel?: "read_uncommitted" | "read_committed";
   logger?: Logger;
@@ -72,6 +77,7 @@ const DEFAULTS = {
   metadataMaxAgeMs: 60_000,
   idleCloseMs: 300_000,
   isolationLevel: "read_uncommitted" as const,
+  multiGroupRequests: true,
 };
 
 export class BatchedLagReader implements LagReader {

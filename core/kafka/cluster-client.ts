@@ -8,9 +8,11 @@
  *   2. at once: Metadata for named topics not cached (one request), and an OffsetFetch with no topic filter
  *      for each group that has a trigger without a topic;
  *   3. Metadata for the topics those groups turned out to have, when not cached (one request);
- *   4. at once: one OffsetFetch per remaining group (all its topics and partitions), and one ListOffsets
- *      (latest, read-uncommitted) per partition leader covering every partition of the round;
+ *   4. at once: the committed offsets of the remaining groups (all their topics and partitions), and one
+ *      ListOffsets (latest, read-uncommitted) per partition leader covering every partition of the round;
  *   5. one ListOffsets (earliest) per leader for the partitions that need a log-start offset, if any.
+ * Committed offsets (steps 2 and 4) go in one OffsetFetch per group coordinator carrying all its groups where
+ * the brokers support it (Kafka ≥ 3.0), one per group otherwise (cluster-requests.ts).
  */
 import type { Logger } from "pino";
 import type { BatchedLagReaderOptions } from "./batched-reader.js";
@@ -84,6 +86,7 @@ export class ClusterClient {
       limiter: new Limiter(options.concurrency),
       isolationLevel: options.isolationLevel === "read_committed" ? READ_COMMITTED : READ_UNCOMMITTED,
       metadataMaxAgeMs: options.metadataMaxAgeMs,
+      multiGroupRequests: options.multiGroupRequests,
       log,
       isCurrent: (cluster) => cluster === this.cluster,
     });
@@ -280,8 +283,8 @@ export class ClusterClient {
     const groupState = new Map<string, Outcome<GroupOffsets>>();
     await Promise.all([
       k.describeTopics(cluster, namedTopics, topicState, now),
-      ...[...unfiltered].map(async (group) => {
-        groupState.set(group, await k.fetchCommitted(cluster, group, "all"));
+      k.fetchCommittedMany(cluster, new Map([...unfiltered].map((g) => [g, "all" as const]))).then((got) => {
+        for (const [group, outcome] of got) groupState.set(group, outcome);
       }),
     ]);
 
@@ -316,21 +319,25 @@ export class ClusterClient {
     }
 
     // Step 4: committed offsets of the other groups, and end offsets of every partition, at once.
+    const asks = new Map<string, OffsetFetchTopic[] | "all">();
+    for (const [group, wanted] of wantedByGroup) {
+      // Naming many partitions costs more to encode than the answer it saves: ask for all the group's
+      // commits then (absent partitions have none, as with a topic-less trigger).
+      if (wanted.size(topicState) > NAMED_OFFSET_FETCH_LIMIT) {
+        unfiltered.add(group);
+        asks.set(group, "all");
+        continue;
+      }
+      const topics = wanted.topics().map((topic) => ({
+        topic,
+        partitions: wanted.ids(topic, topicState).map((partition) => ({ partition })),
+      }));
+      asks.set(group, topics);
+    }
     const [latest] = await Promise.all([
       k.listOffsets(cluster, needed, topicState, LATEST_TIMESTAMP),
-      ...[...wantedByGroup].map(async ([group, wanted]) => {
-        // Naming many partitions costs more to encode than the answer it saves: ask for all the group's
-        // commits then (absent partitions have none, as with a topic-less trigger).
-        if (wanted.size(topicState) > NAMED_OFFSET_FETCH_LIMIT) {
-          unfiltered.add(group);
-          groupState.set(group, await k.fetchCommitted(cluster, group, "all"));
-          return;
-        }
-        const request: OffsetFetchTopic[] = wanted.topics().map((topic) => ({
-          topic,
-          partitions: wanted.ids(topic, topicState).map((partition) => ({ partition })),
-        }));
-        groupState.set(group, await k.fetchCommitted(cluster, group, request));
+      k.fetchCommittedMany(cluster, asks).then((got) => {
+        for (const [group, outcome] of got) groupState.set(group, outcome);
       }),
     ]);
 

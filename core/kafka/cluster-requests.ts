@@ -16,7 +16,19 @@ import {
   type OffsetFetchTopic,
   type TopicMetadataEntry,
 } from "./kafkajs-internals.js";
+import {
+  FIND_COORDINATOR_API_KEY,
+  FIND_COORDINATOR_BATCHED_VERSION,
+  findCoordinatorV4Request,
+} from "./find-coordinator-v4.js";
+import { brokerMaxVersion, kafkaError, sendThroughBroker } from "./kafkajs-protocol.js";
 import type { Limiter } from "./limiter.js";
+import {
+  OFFSET_FETCH_API_KEY,
+  OFFSET_FETCH_MULTI_GROUP_VERSION,
+  offsetFetchV8Request,
+  type OffsetFetchGroupResponse,
+} from "./offset-fetch-v8.js";
 import { metaOf, type GroupOffsets, type Needed, type Outcome, type TopicMeta } from "./round-plan.js";
 import type { OffsetsByTopic } from "./round-result.js";
 
@@ -26,6 +38,8 @@ export interface ClusterRequestsOptions {
   /** ListOffsets isolation level (protocol value). */
   isolationLevel: number;
   metadataMaxAgeMs: number;
+  /** Multi-group OffsetFetch and batched FindCoordinator where the brokers support them (Kafka ≥ 3.0). */
+  multiGroupRequests: boolean;
   log: Logger;
   /** Whether `cluster` is still the connection in use: only then is what it answered cached. */
   isCurrent(cluster: InternalCluster): boolean;
@@ -144,34 +158,128 @@ export class ClusterRequests {
           // An empty topic list asks for every topic the group has committed offsets for.
           return coordinator.offsetFetch({ groupId: group, topics: topics === "all" ? [] : topics });
         });
-        const offsets: GroupOffsets = new Map();
-        for (const t of response.responses) {
-          const parts = new Map<number, number>();
-          for (const p of t.partitions) {
-            const value = Number(p.offset);
-            // Without a filter, Kafka can list partitions whose commit was removed (offset -1): skip them.
-            if (topics === "all" && value < 0) continue;
-            parts.set(p.partition, value);
-          }
-          if (topics !== "all" || parts.size > 0) offsets.set(t.topic, parts);
-        }
-        return { ok: true, value: offsets };
+        return { ok: true, value: groupOffsets(response.responses, topics === "all") };
       } catch (error) {
         this.coordinators.delete(group);
-        const type = kafkaErrorType(error) ?? "";
-        const retriable =
-          isKafkaConnectionError(error) ||
-          type === "NOT_COORDINATOR_FOR_GROUP" ||
-          type === "GROUP_COORDINATOR_NOT_AVAILABLE" ||
-          type === "GROUP_LOAD_IN_PROGRESS";
-        if (attempt === 0 && retriable) continue;
-        return {
-          ok: false,
-          kind: "group",
-          error: `error listing committed offsets of consumer group '${group}': ${describeKafkaError(error)}`,
-        };
+        if (attempt === 0 && isCoordinatorRetriable(error)) continue;
+        return groupError(group, error);
       }
     }
+  }
+
+  /**
+   * Committed offsets of many groups. With `multiGroupRequests` and brokers that support them: coordinators
+   * not cached are looked up with one FindCoordinator v4, then each coordinator gets one OffsetFetch v8
+   * carrying all its groups. A group the batched path cannot answer (its broker is older, its coordinator
+   * moved, the request failed) is asked alone, as `fetchCommitted` does, with its retry.
+   */
+  async fetchCommittedMany(
+    cluster: InternalCluster,
+    asks: Map<string, OffsetFetchTopic[] | "all">,
+  ): Promise<Map<string, Outcome<GroupOffsets>>> {
+    const out = new Map<string, Outcome<GroupOffsets>>();
+    const alone = new Set<string>();
+    if (this.o.multiGroupRequests && asks.size > 1) {
+      await this.lookupCoordinators(cluster, [...asks.keys()]);
+      const byCoordinator = new Map<number, string[]>();
+      for (const group of asks.keys()) {
+        const nodeId = this.coordinators.get(group);
+        if (nodeId === undefined) alone.add(group);
+        else {
+          const groups = byCoordinator.get(nodeId);
+          if (groups) groups.push(group);
+          else byCoordinator.set(nodeId, [group]);
+        }
+      }
+      await Promise.all(
+        [...byCoordinator].map(async ([nodeId, groups]) => {
+          if (groups.length === 1) {
+            alone.add(groups[0]!);
+            return;
+          }
+          const answered = await this.offsetFetchGroups(cluster, nodeId, groups, asks);
+          for (const group of groups) {
+            const outcome = answered?.get(group);
+            if (outcome) out.set(group, outcome);
+            else alone.add(group);
+          }
+        }),
+      );
+    } else for (const group of asks.keys()) alone.add(group);
+    await Promise.all(
+      [...alone].map(async (group) =>
+        out.set(group, await this.fetchCommitted(cluster, group, asks.get(group)!)),
+      ),
+    );
+    return out;
+  }
+
+  /** One FindCoordinator v4 for the groups whose coordinator is not cached, where a broker supports it. */
+  private async lookupCoordinators(cluster: InternalCluster, groups: string[]): Promise<void> {
+    const unknown = groups.filter((g) => !this.coordinators.has(g));
+    if (unknown.length < 2) return;
+    try {
+      const response = await this.o.limiter.run(async () => {
+        const broker = await cluster.brokerPool.findConnectedBroker();
+        const max = brokerMaxVersion(broker, FIND_COORDINATOR_API_KEY);
+        if (max === undefined || max < FIND_COORDINATOR_BATCHED_VERSION) return undefined;
+        return sendThroughBroker(broker, findCoordinatorV4Request(unknown));
+      });
+      if (!response || !this.o.isCurrent(cluster)) return;
+      for (const c of response.coordinators) if (c.errorCode === 0) this.coordinators.set(c.key, c.nodeId);
+    } catch (error) {
+      // The groups left without a coordinator are looked up one by one by fetchCommitted.
+      this.o.log.debug({ cluster: this.o.label, err: error }, "batched FindCoordinator failed");
+    }
+  }
+
+  /**
+   * One OffsetFetch v8 to `nodeId` for `groups`; undefined when that broker does not support it or the
+   * request failed. Groups missing from the answer or answered with a coordinator error are left out (the
+   * caller asks them alone, after a fresh coordinator lookup).
+   */
+  private async offsetFetchGroups(
+    cluster: InternalCluster,
+    nodeId: number,
+    groups: string[],
+    asks: Map<string, OffsetFetchTopic[] | "all">,
+  ): Promise<Map<string, Outcome<GroupOffsets>> | undefined> {
+    const request = groups.map((groupId) => {
+      const ask = asks.get(groupId)!;
+      const topics =
+        ask === "all"
+          ? null
+          : ask.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p) => p.partition) }));
+      return { groupId, topics };
+    });
+    let response;
+    try {
+      response = await this.o.limiter.run(async () => {
+        const broker = await this.findBroker(cluster, nodeId);
+        const max = brokerMaxVersion(broker, OFFSET_FETCH_API_KEY);
+        if (max === undefined || max < OFFSET_FETCH_MULTI_GROUP_VERSION) return undefined;
+        return sendThroughBroker(broker, offsetFetchV8Request(request));
+      });
+    } catch (error) {
+      this.o.log.debug(
+        { cluster: this.o.label, coordinator: nodeId, err: error },
+        "batched OffsetFetch failed",
+      );
+      for (const group of groups) this.coordinators.delete(group);
+      return undefined;
+    }
+    if (!response) return undefined;
+    const out = new Map<string, Outcome<GroupOffsets>>();
+    for (const answer of response.groups) {
+      const ask = asks.get(answer.groupId);
+      if (ask === undefined) continue;
+      const code = firstErrorCode(answer);
+      if (code === 0)
+        out.set(answer.groupId, { ok: true, value: groupOffsets(answer.topics, ask === "all") });
+      else if (isCoordinatorRetriable(kafkaError(code))) this.coordinators.delete(answer.groupId);
+      else out.set(answer.groupId, groupError(answer.groupId, kafkaError(code)));
+    }
+    return out;
   }
 
   private async coordinator(cluster: InternalCluster, group: string) {
@@ -301,5 +409,52 @@ function topicError(topic: string, error: unknown): Outcome<TopicMeta> {
     ok: false,
     kind: "topic",
     error: `error describing topic '${topic}': ${describeKafkaError(error)}`,
+  };
+}
+
+/**
+ * topic → partition → committed offset. Without a filter, Kafka can list partitions whose commit was
+ * removed (offset -1): those are skipped.
+ */
+function groupOffsets(
+  topics: readonly { topic: string; partitions: readonly { partition: number; offset: string }[] }[],
+  all: boolean,
+): GroupOffsets {
+  const offsets: GroupOffsets = new Map();
+  for (const t of topics) {
+    const parts = new Map<number, number>();
+    for (const p of t.partitions) {
+      const value = Number(p.offset);
+      if (all && value < 0) continue;
+      parts.set(p.partition, value);
+    }
+    if (!all || parts.size > 0) offsets.set(t.topic, parts);
+  }
+  return offsets;
+}
+
+/** The group's error code, else its first partition's: kafkajs's one-group OffsetFetch fails the group on either. */
+function firstErrorCode(answer: OffsetFetchGroupResponse): number {
+  if (answer.errorCode !== 0) return answer.errorCode;
+  for (const t of answer.topics) for (const p of t.partitions) if (p.errorCode !== 0) return p.errorCode;
+  return 0;
+}
+
+/** The coordinator moved, is loading or cannot be reached: worth one more try after a fresh lookup. */
+function isCoordinatorRetriable(error: unknown): boolean {
+  const type = kafkaErrorType(error) ?? "";
+  return (
+    isKafkaConnectionError(error) ||
+    type === "NOT_COORDINATOR_FOR_GROUP" ||
+    type === "GROUP_COORDINATOR_NOT_AVAILABLE" ||
+    type === "GROUP_LOAD_IN_PROGRESS"
+  );
+}
+
+function groupError(group: string, error: unknown): Outcome<GroupOffsets> {
+  return {
+    ok: false,
+    kind: "group",
+    error: `error listing committed offsets of consumer group '${group}': ${describeKafkaError(error)}`,
   };
 }
