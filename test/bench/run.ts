@@ -35,6 +35,7 @@ import { loadStack } from "../support/stack.js";
 import { NaiveLagReader } from "./naive-reader.js";
 import type { StackInfo } from "../stack/types.js";
 import { runReactionBench, type ReactionBenchIO } from "./reaction.js";
+import { measureReaderProcess } from "./reader-process.js";
 import { runSidecarBench } from "./sidecar.js";
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
@@ -288,8 +289,7 @@ async function main(): Promise<void> {
     ];
     const [b, n] = sides as [Side, Side];
 
-    // Warm-up round: connections, metadata, coordinators. Memory is measured around it, reader by reader.
-    const m0 = memory();
+    // Warm-up round: connections, metadata, coordinators. The naive reader's memory is measured around its own.
     const warmB = await round(b, triggers);
     const m1 = memory();
     const warmN = await round(n, triggers);
@@ -326,8 +326,15 @@ async function main(): Promise<void> {
       figure(`${s.name}-round-p99`, percentile(s.times, 99), "ms");
       figure(`${s.name}-errors`, s.errors, "reads");
     }
-    figure("batched-heap", (m1.heap - m0.heap) / MiB, "MiB");
-    figure("batched-rss", (m1.rss - m0.rss) / MiB, "MiB");
+    // The batched reader's memory in a process of its own (compiled JS), every trigger read each round.
+    const own = await measureReaderProcess(
+      triggers.map((t) => t.request),
+      Math.min(ROUNDS, 3),
+    );
+    figure("batched-process-rss-idle", own.idleRssMiB, "MiB");
+    figure("batched-process-rss", own.rssMiB, "MiB");
+    figure("batched-process-heap", own.heapMiB, "MiB");
+    figure("batched-process-reader-rss", own.rssMiB - own.idleRssMiB, "MiB");
     figure("naive-heap", (m2.heap - m1.heap) / MiB, "MiB");
     figure("naive-rss", (m2.rss - m1.rss) / MiB, "MiB");
     const end = memory();
