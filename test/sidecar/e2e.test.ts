@@ -304,9 +304,10 @@ describe("the sidecar in consumer pods", { skip }, () => {
       // Lag 60 at lagThreshold 5 asks for 3 replicas (the partitions).
       await waitForReplicas(rest, ns.name, "frozen", 3, 30_000);
       assert.equal(accepted(pod!), before, "the frozen sidecar sent nothing meanwhile");
-      const scaled = controller.logs.find(
-        (l) => l.msg === "scaled" && l.scaledObject === `${ns.name}/frozen` && l.to === 3,
-      );
+      // The line is written when the /scale write returns, which can be just after the test sees 3 replicas.
+      const scaled = await controller
+        .waitForLog((l) => l.msg === "scaled" && l.scaledObject === `${ns.name}/frozen` && l.to === 3, 10_000)
+        .catch(() => undefined);
       assert.ok(scaled, "the controller logged the scale-up");
     } finally {
       process.kill(pid, "SIGCONT");
