@@ -157,10 +157,17 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
     ping: () => undefined,
     leader: () => elector?.check(HEALTHZ_TOLERANCE_MS),
   };
+  const wh = config.webhook;
+  const certsThere = existsSync(wh.certFile) && existsSync(wh.keyFile);
+  const servesWebhooks = wh.mode === "on" || (wh.mode === "auto" && certsThere);
+  let webhooksListening = false;
   const readyz: Record<string, Check> = {
     ping: () => undefined,
     informers: () =>
       controller && !controller.synced() ? "the ScaledObject informer has not listed yet" : undefined,
+    // Ready sends the API server's admission calls here (the webhook Service): not before the server listens.
+    webhooks: () =>
+      servesWebhooks && !webhooksListening ? "the webhook server is not listening yet" : undefined,
   };
   const servers: { close(): Promise<void> }[] = [];
   const closeServers = async () => {
@@ -189,9 +196,7 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         }),
       );
     }
-    const wh = config.webhook;
-    const certsThere = existsSync(wh.certFile) && existsSync(wh.keyFile);
-    if (wh.mode === "on" || (wh.mode === "auto" && certsThere)) {
+    if (servesWebhooks) {
       // The injector's Events (on the owners of pods it could not inject), written by every replica.
       const eventsRest = new KubeRest(kc);
       const events = new EventRecorder(eventsRest, {
@@ -229,6 +234,7 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         },
       });
       servers.push(server);
+      webhooksListening = true;
       log.info({ server: "webhook", port: server.port }, "webhook server listening");
     } else if (wh.mode === "auto") {
       log.warn(

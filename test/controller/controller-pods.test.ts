@@ -133,13 +133,15 @@ describe(
         consumerDeployment({
           namespace: app.name,
           name: "consumer",
-          replicas: 1,
+          // 0: the first pod comes from the ScaledObject, once the injector can find it
+          replicas: 0,
           brokers,
           topic,
           group,
           sleepSeconds: 1,
         }),
       );
+      await createDeployment(rest, consumer);
       await createScaledObject(
         rest,
         scaledObject({
@@ -150,7 +152,6 @@ describe(
           triggers: [kafkaTrigger({ brokers, group, topic, lagThreshold: 5 })],
         }),
       );
-      await createDeployment(rest, consumer);
       consumerPods = await waitFor(
         "the consumer pod",
         async () => {
