@@ -296,6 +296,7 @@ export class KafkaMessageDispatch implements MessageDispatch {
         e.running++;
         e.unfinished.add(jobName);
         this.o.metrics.jobsCreated(ns, name, 1);
+        log.debug({ partition: batch.partition, offset: message.offset, job: jobName }, "Job created");
       } catch (err) {
         if (!isAlreadyExists(err)) {
           e.inflight--;
