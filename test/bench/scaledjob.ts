@@ -219,8 +219,10 @@ export async function runScaledJobBench(stack: StackInfo, io: ReactionBenchIO): 
       compiledMain: compiled.main,
     });
     cleanups.push(async () => void (await c.stop()));
-    await dispatchRate(stack, rest, k, c, ns.name, io);
+    // Latency first: the Job controller writes a status for each suspended Job of the rate run, at its API
+    // client's rate limit, and that backlog would delay the latency run's pods by many seconds.
     await messageToPod(stack, rest, k, c, ns.name, io);
+    await dispatchRate(stack, rest, k, c, ns.name, io);
   } finally {
     for (const f of cleanups.reverse()) await f().catch(() => undefined);
     rest.close();
