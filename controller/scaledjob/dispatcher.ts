@@ -14,7 +14,14 @@
  * quota, admission) is retried with backoff, the partition paused meanwhile; the reason is kept for status,
  * sent as a Warning Event and counted. Nothing is skipped.
  */
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage } from "kafkajs";
+import {
+  Kafka,
+  logLevel,
+  type Batch,
+  type Consumer,
+  type EachBatchPayload,
+  type KafkaMessage,
+} from "kafkajs";
 import { kafkajsConfig } from "../../core/kafka/connection.js";
 import { kafkaConnection } from "../../core/kafka/from-trigger.js";
 import type { ScaledJob } from "../../core/crd/index.js";
@@ -54,13 +61,17 @@ export interface DispatcherOptions {
   sessionTimeoutMs?: number;
 }
 
-interface Entry {
+/** The consumer calls the dispatcher makes: narrow, so tests can give a fake. */
+export type DispatchConsumer = Pick<Consumer, "commitOffsets" | "pause" | "resume" | "disconnect">;
+
+/** One ScaledJob's dispatch: its consumer and what it knows of the running Jobs. */
+export interface DispatchEntry {
   key: string;
   identity: string;
   sj: ScaledJob;
   trigger: ParsedKafkaTrigger;
-  kafka: Kafka;
-  consumer: Consumer;
+  kafka: Pick<Kafka, "admin">;
+  consumer: DispatchConsumer;
   paused: boolean;
   /** Running Jobs as last counted plus those created since. */
   running: number;
@@ -73,6 +84,34 @@ interface Entry {
   failures: number;
   timers: Set<NodeJS.Timeout>;
   stopped: boolean;
+}
+
+/** A fresh entry (nothing counted, nothing blocked). */
+export function dispatchEntry(
+  key: string,
+  identity: string,
+  sj: ScaledJob,
+  trigger: ParsedKafkaTrigger,
+  kafka: Pick<Kafka, "admin">,
+  consumer: DispatchConsumer,
+): DispatchEntry {
+  return {
+    key,
+    identity,
+    sj,
+    trigger,
+    kafka,
+    consumer,
+    paused: false,
+    running: 0,
+    inflight: 0,
+    unfinished: new Set(),
+    countedAt: 0,
+    blocked: undefined,
+    failures: 0,
+    timers: new Set(),
+    stopped: false,
+  };
 }
 
 function errText(err: unknown): string {
@@ -90,7 +129,7 @@ function headersOf(m: KafkaMessage): Record<string, string | string[]> {
 }
 
 export class KafkaMessageDispatch implements MessageDispatch {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, DispatchEntry>();
 
   constructor(private readonly o: DispatcherOptions) {}
 
@@ -179,23 +218,7 @@ export class KafkaMessageDispatch implements MessageDispatch {
       heartbeatInterval: 1000,
       allowAutoTopicCreation: false,
     });
-    const e: Entry = {
-      key,
-      identity,
-      sj,
-      trigger,
-      kafka,
-      consumer,
-      paused: false,
-      running: 0,
-      inflight: 0,
-      unfinished: new Set(),
-      countedAt: 0,
-      blocked: undefined,
-      failures: 0,
-      timers: new Set(),
-      stopped: false,
-    };
+    const e = dispatchEntry(key, identity, sj, trigger, kafka, consumer);
     this.entries.set(key, e);
     const topic = trigger.meta.topic ?? "";
     void (async () => {
@@ -205,7 +228,7 @@ export class KafkaMessageDispatch implements MessageDispatch {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 4,
-        eachBatch: (payload) => this.eachBatch(e, payload, log),
+        eachBatch: (payload) => this.dispatchBatch(e, payload, log),
       });
       log.info({ topic }, "dispatching one Job per message");
     })().catch((err: unknown) => {
@@ -215,7 +238,7 @@ export class KafkaMessageDispatch implements MessageDispatch {
   }
 
   /** Pauses the partition and resumes it after `ms`. */
-  private later(e: Entry, pause: () => () => void, ms: number): void {
+  private later(e: DispatchEntry, pause: () => () => void, ms: number): void {
     const resume = pause();
     const t = setTimeout(() => {
       e.timers.delete(t);
@@ -229,13 +252,16 @@ export class KafkaMessageDispatch implements MessageDispatch {
    * caller gives it back (`inflight--`) once its create has ended. Taken before any await, so partitions
    * handled at the same time cannot pass the bound together.
    */
-  private async takeSlot(e: Entry): Promise<boolean> {
+  private async takeSlot(e: DispatchEntry): Promise<boolean> {
     const max = effectiveMaxReplicaCount(e.sj.spec);
-    if (e.running + e.inflight < max) {
+    // Never counted yet (a new leader, a restart): Jobs of the previous one may be running; count them first,
+    // or a leader change would let up to twice maxReplicaCount run.
+    const counted = e.countedAt > 0;
+    if (counted && e.running + e.inflight < max) {
       e.inflight++;
       return true;
     }
-    if (Date.now() - e.countedAt < BOUND_RECHECK_MS) return false;
+    if (counted && Date.now() - e.countedAt < BOUND_RECHECK_MS) return false;
     const ns = e.sj.metadata.namespace ?? "default";
     const jobs = await this.o.jobs.list(ns, e.sj.metadata.name ?? "");
     const listed = new Set<string>();
@@ -256,7 +282,18 @@ export class KafkaMessageDispatch implements MessageDispatch {
     return false;
   }
 
-  private async eachBatch(e: Entry, p: EachBatchPayload, log: Logger): Promise<void> {
+  /**
+   * The consumer's eachBatch: one partition's messages in order, each Job created before its offset is
+   * committed. Public so that tests can drive it with a fake payload and consumer.
+   */
+  async dispatchBatch(
+    e: DispatchEntry,
+    p: { batch: Pick<Batch, "topic" | "partition" | "messages"> } & Pick<
+      EachBatchPayload,
+      "isRunning" | "isStale" | "pause" | "resolveOffset" | "heartbeat"
+    >,
+    log: Logger,
+  ): Promise<void> {
     const { batch } = p;
     const ns = e.sj.metadata.namespace ?? "default";
     const name = e.sj.metadata.name ?? "";
@@ -296,6 +333,7 @@ export class KafkaMessageDispatch implements MessageDispatch {
         e.running++;
         e.unfinished.add(jobName);
         this.o.metrics.jobsCreated(ns, name, 1);
+        log.debug({ partition: batch.partition, offset: message.offset, job: jobName }, "Job created");
       } catch (err) {
         if (!isAlreadyExists(err)) {
           e.inflight--;

@@ -16,6 +16,9 @@
  *
  * `npm run bench -- sidecar`: lagscale with sidecar reports against polling only, the Kafka requests of
  * both, and the sidecar's RSS and CPU (test/bench/sidecar.ts), on the local stack.
+ *
+ * `npm run bench -- scaledjob`: per-message dispatch's Jobs per second and the time from a message's
+ * production to its Job's pod running (test/bench/scaledjob.ts), on the local stack.
  */
 import path from "node:path";
 import v8 from "node:v8";
@@ -36,6 +39,7 @@ import { NaiveLagReader } from "./naive-reader.js";
 import type { StackInfo } from "../stack/types.js";
 import { runReactionBench, type ReactionBenchIO } from "./reaction.js";
 import { measureReaderProcess } from "./reader-process.js";
+import { runScaledJobBench } from "./scaledjob.js";
 import { runSidecarBench } from "./sidecar.js";
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
@@ -394,6 +398,7 @@ async function onStack(bench: (stack: StackInfo, io: ReactionBenchIO) => Promise
 const modes: Record<string, () => Promise<void>> = {
   reaction: () => onStack(runReactionBench),
   sidecar: () => onStack(runSidecarBench),
+  scaledjob: () => onStack(runScaledJobBench),
 };
 const mode = process.argv[2];
 if (mode !== undefined && !(mode in modes))

@@ -8,7 +8,6 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Kafka } from "kafkajs";
 import { sleep } from "../stack/process.js";
 import {
   createNamespace,
@@ -25,38 +24,16 @@ import { podRunnerMissing } from "../support/kube.js";
 import { loadStack } from "../support/stack.js";
 import { waitFor } from "../support/wait.js";
 import {
+  committed,
   createDispatchScaledJob,
   finishedAs,
   listJobs,
   metricValue,
   scaledJob,
+  sendRoundRobin,
   sjPath,
   type JobView,
 } from "./scaledjob-support.js";
-
-/** Sends `values` round-robin over `partitions`: message i lands on partition i % n at offset ⌊i / n⌋. */
-async function sendRoundRobin(k: Kafka, topic: string, partitions: number, values: string[]): Promise<void> {
-  const producer = k.producer();
-  await producer.connect();
-  try {
-    for (let p = 0; p < partitions; p++) {
-      const messages = values
-        .map((value, i) => ({ i, value }))
-        .filter(({ i }) => i % partitions === p)
-        .map(({ i, value }) => ({ partition: p, key: `key-${i}`, value, headers: { n: String(i) } }));
-      await producer.send({ topic, messages });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-async function committed(k: Kafka, group: string, topic: string): Promise<number[]> {
-  return withAdmin(k, async (admin) => {
-    const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return (res[0]?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
-  });
-}
 
 const envOf = (j: JobView) =>
   Object.fromEntries((j.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]));

@@ -3,8 +3,9 @@
  * and the controller's ScaledJob metrics. Jobs run through the pod runner, whose pods run /work/main's code:
  * the Job templates here use `lagscale.local/host` shell commands, which need no file of this checkout.
  */
+import type { Kafka } from "kafkajs";
 import type { KubeRest } from "../../controller/kube/index.js";
-import { installCrds } from "../support/controller.js";
+import { installCrds, withAdmin } from "../support/controller.js";
 import { waitFor } from "../support/wait.js";
 import type { StackInfo } from "../stack/types.js";
 import { SCALEDJOB_NAME_LABEL } from "../../core/scaledjob/job-object.js";
@@ -134,4 +135,34 @@ export async function createDispatchScaledJob(
     120_000,
     1000,
   );
+}
+
+/** Sends `values` round-robin over `partitions`: message i lands on partition i % n at offset ⌊i / n⌋. */
+export async function sendRoundRobin(
+  k: Kafka,
+  topic: string,
+  partitions: number,
+  values: string[],
+): Promise<void> {
+  const producer = k.producer();
+  await producer.connect();
+  try {
+    for (let p = 0; p < partitions; p++) {
+      const messages = values
+        .map((value, i) => ({ i, value }))
+        .filter(({ i }) => i % partitions === p)
+        .map(({ i, value }) => ({ partition: p, key: `key-${i}`, value, headers: { n: String(i) } }));
+      await producer.send({ topic, messages });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** The group's committed offset of each partition, in partition order (-1: none). */
+export async function committed(k: Kafka, group: string, topic: string): Promise<number[]> {
+  return withAdmin(k, async (admin) => {
+    const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return (res[0]?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
+  });
 }

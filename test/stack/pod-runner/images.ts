@@ -72,6 +72,13 @@ export const BUILTIN_IMAGES: ImageMap = {
     },
     description: "the demo consumer (demo-apps/consumer), as its Dockerfile runs it",
   },
+  "lagscale/demo-job-worker:dev": {
+    entrypoint: ["${node}", "--import", "${tsx}", "demo-apps/job-worker/src/main.ts"],
+    cmd: [],
+    workingDir: "${repoRoot}",
+    env: { NODE_ENV: "production", WORK_SECONDS: "1" },
+    description: "the demo job worker (demo-apps/job-worker), as its Dockerfile runs it",
+  },
   // The sidecar (sidecar/Dockerfile runs the compiled JS). Here it runs from the TypeScript sources like the
   // demo apps, so a pod always runs the code of the checkout, never a stale dist/; its compiled cost is
   // measured on its own (docs/sidecar.md).
