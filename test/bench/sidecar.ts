@@ -203,9 +203,7 @@ function consumerWithSidecar(
     reportUrl,
     // Pods share the host's network on the stack: each sidecar listens on its own pod IP.
     bindAddress: "$(POD_IP)",
-    env: [
-      { name: "LOG_LEVEL", value: "warn" },
-    ],
+    env: [{ name: "LOG_LEVEL", value: "warn" }],
   });
   return d as unknown as Record<string, unknown>;
 }
