@@ -14,7 +14,6 @@
  */
 import { existsSync } from "node:fs";
 import { CoordinationV1Api } from "@kubernetes/client-node";
-import { Registry } from "prom-client";
 import { BatchedLagReader } from "../core/kafka/batched-reader.js";
 import { EndOffsetWatch } from "../core/kafka/end-offset-watch.js";
 import { createLogger, type Logger } from "../core/log.js";
@@ -34,6 +33,7 @@ import {
 import { ApiInjectLookups } from "./inject/index.js";
 import { EventRecorder } from "./kube/events.js";
 import { buildInfo, ControllerMetrics } from "./metrics.js";
+import { NamedRegistry } from "./metrics-names.js";
 import { ReportStore, startReports } from "./reports/index.js";
 import {
   ApiJobClient,
@@ -66,7 +66,7 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
     "lagscale controller starting",
   );
 
-  const registry = new Registry();
+  const registry = new NamedRegistry(config.metricsNames);
   const metrics = new ControllerMetrics(registry);
   const scaledJobMetrics = new ScaledJobMetrics(registry);
   const reader = new BatchedLagReader({
