@@ -17,7 +17,7 @@ import { CoordinationV1Api } from "@kubernetes/client-node";
 import { BatchedLagReader } from "../core/kafka/batched-reader.js";
 import { EndOffsetWatch } from "../core/kafka/end-offset-watch.js";
 import { createLogger, type Logger } from "../core/log.js";
-import { ApiAuthSources, clusterObjectNamespaceFromEnv } from "./auth/index.js";
+import { ApiAuthSources, CachedAuthSources, clusterObjectNamespaceFromEnv } from "./auth/index.js";
 import { parseConfig, usage, type ControllerConfig } from "./config.js";
 import { startHttpServer, type Check, type RunningHttpServer } from "../core/http/server.js";
 import { connectKube, KubeRest, loadKubeConfig, type KubeIO } from "./kube/index.js";
@@ -96,12 +96,16 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         ...(config.podName ? { events: { instance: config.podName } } : {}),
       });
       const clusterObjectNamespace = config.podNamespace ?? clusterObjectNamespaceFromEnv();
+      // Targets, TriggerAuthentications and referenced Secrets from watches: no reads per evaluation.
+      const targets = kube.cacheTargets();
       const c = new ScaledObjectController({
         kube,
         reader,
         metrics,
         logger: log.child({ component: "scaledobject" }),
-        authSources: new ApiAuthSources(kc),
+        authSources: new CachedAuthSources(kube, targets, new ApiAuthSources(kc), {
+          logger: log.child({ component: "auth" }),
+        }),
         concurrency: config.maxConcurrentReconciles,
         ...(watch ? { watch } : {}),
         ...(clusterObjectNamespace ? { clusterObjectNamespace } : {}),

@@ -53,6 +53,7 @@ import {
   parseKey,
   SCALED_OBJECTS,
   scaleTargetKind,
+  withoutBookkeeping,
   WorkQueue,
   type Informer,
   type KubeIO,
@@ -195,7 +196,7 @@ export class ScaledObjectController implements ReportsSource {
   constructor(private readonly o: ScaledObjectControllerOptions) {
     this.log = o.logger;
     this.now = o.now ?? Date.now;
-    this.informer = o.kube.informer(SCALED_OBJECTS);
+    this.informer = o.kube.informer(SCALED_OBJECTS, { transform: withoutBookkeeping });
     this.queue = new WorkQueue({ name: "scaledobjects", concurrency: o.concurrency ?? 5, logger: o.logger });
     this.loops = new EvaluationLoops({ run: (batch) => this.evaluateWatched(batch), logger: o.logger });
   }
