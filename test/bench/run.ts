@@ -16,6 +16,9 @@
  *
  * `npm run bench -- sidecar`: lagscale with sidecar reports against polling only, the Kafka requests of
  * both, and the sidecar's RSS and CPU (test/bench/sidecar.ts), on the local stack.
+ *
+ * `npm run bench -- controller [--n 1000]`: the controller with 1,000 and 10,000 ScaledObjects: RSS, batch
+ * latency, API server and Kafka requests (test/bench/controller.ts), on the local stack.
  */
 import path from "node:path";
 import v8 from "node:v8";
@@ -36,6 +39,7 @@ import { NaiveLagReader } from "./naive-reader.js";
 import type { StackInfo } from "../stack/types.js";
 import { runReactionBench, type ReactionBenchIO } from "./reaction.js";
 import { runSidecarBench } from "./sidecar.js";
+import { runControllerBench } from "./controller.js";
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -387,6 +391,7 @@ async function onStack(bench: (stack: StackInfo, io: ReactionBenchIO) => Promise
 const modes: Record<string, () => Promise<void>> = {
   reaction: () => onStack(runReactionBench),
   sidecar: () => onStack(runSidecarBench),
+  controller: () => onStack((stack, io) => runControllerBench(stack, io, process.argv.slice(3))),
 };
 const mode = process.argv[2];
 if (mode !== undefined && !(mode in modes))
