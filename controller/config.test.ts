@@ -226,3 +226,17 @@ test("the injected sidecar's flags refused with what is allowed", () => {
     /^LAGSCALE_SIDECAR_REPORT_URL=/,
   );
 });
+
+test("--metrics-names: lagscale by default, keda or both; anything else refused with what is allowed", () => {
+  assert.equal(ok([]).metricsNames, "lagscale");
+  assert.equal(ok(["--metrics-names=keda"]).metricsNames, "keda");
+  assert.equal(ok([], { LAGSCALE_METRICS_NAMES: "both" }).metricsNames, "both");
+  assert.match(
+    errors(["--metrics-names=KEDA2"]).join("\n"),
+    /--metrics-names="KEDA2": must be lagscale, keda or both/,
+  );
+  assert.match(
+    errors([], { LAGSCALE_METRICS_NAMES: "prometheus" }).join("\n"),
+    /LAGSCALE_METRICS_NAMES="prometheus": must be lagscale, keda or both/,
+  );
+});

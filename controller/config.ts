@@ -15,6 +15,7 @@ import path from "node:path";
 import type { LevelWithSilent } from "pino";
 import { isImageReference } from "./inject/optin.js";
 import { buildInfo } from "./metrics.js";
+import { METRICS_NAMES, type MetricsNames } from "./metrics-names.js";
 
 export interface LeaderElectionConfig {
   enabled: boolean;
@@ -63,6 +64,8 @@ export interface ControllerConfig {
   metricsPort: number;
   /** `/healthz` and `/readyz` (KEDA 8081). May equal metricsPort: then one server serves all three. */
   healthPort: number;
+  /** Names on /metrics: lagscale_ (default), KEDA's (keda_, for KEDA's dashboards and alerts) or both. */
+  metricsNames: MetricsNames;
   webhook: WebhookConfig;
   /** The sidecar report receiver (POST /v1/reports). */
   reports: ReportsConfig;
@@ -99,6 +102,10 @@ const FLAGS: Record<string, FlagSpec> = {
   "watch-namespace": { env: "WATCH_NAMESPACE", help: "comma-separated namespaces to watch (default: all)" },
   "bind-address": { env: "LAGSCALE_BIND_ADDRESS", help: "address the HTTP servers listen on (0.0.0.0)" },
   "metrics-port": { env: "LAGSCALE_METRICS_PORT", help: "port of /metrics (8080; 0 = any free port)" },
+  "metrics-names": {
+    env: "LAGSCALE_METRICS_NAMES",
+    help: "lagscale|keda|both: names of the metrics KEDA also has, lagscale_ or KEDA's keda_ (lagscale)",
+  },
   "health-port": { env: "LAGSCALE_HEALTH_PORT", help: "port of /healthz and /readyz (8081; 0 = any)" },
   webhooks: { env: "LAGSCALE_WEBHOOKS", help: "auto|on|off: serve the admission webhooks (auto)" },
   "webhook-port": { env: "LAGSCALE_WEBHOOK_PORT", help: "port of the webhook server (9443)" },
@@ -492,6 +499,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
 
   const metricsPort = port("metrics-port", 8080);
   const healthPort = port("health-port", 8081);
+  const namesRaw = str("metrics-names", "lagscale");
+  let metricsNames: MetricsNames = "lagscale";
+  if ((METRICS_NAMES as readonly string[]).includes(namesRaw)) metricsNames = namesRaw as MetricsNames;
+  else {
+    errors.push(
+      `${get("metrics-names")?.source ?? "--metrics-names"}=${shown(namesRaw)}: must be lagscale, keda or both`,
+    );
+  }
   if (reports.mode !== "off" && reports.port !== 0) {
     for (const [what, p] of [
       ["metrics", metricsPort],
@@ -527,6 +542,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       bindAddress,
       metricsPort,
       healthPort,
+      metricsNames,
       webhook,
       reports,
       leaderElection,

@@ -15,11 +15,10 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { CoordinationV1Api } from "@kubernetes/client-node";
-import { Registry } from "prom-client";
 import { BatchedLagReader } from "../core/kafka/batched-reader.js";
 import { EndOffsetWatch } from "../core/kafka/end-offset-watch.js";
 import { createLogger, type Logger } from "../core/log.js";
-import { ApiAuthSources, clusterObjectNamespaceFromEnv } from "./auth/index.js";
+import { ApiAuthSources, CachedAuthSources, clusterObjectNamespaceFromEnv } from "./auth/index.js";
 import { parseConfig, usage, type ControllerConfig } from "./config.js";
 import { startHttpServer, type Check, type RunningHttpServer } from "../core/http/server.js";
 import { connectKube, KubeRest, loadKubeConfig, type KubeIO } from "./kube/index.js";
@@ -35,6 +34,7 @@ import {
 import { ApiInjectLookups, reportCaReader } from "./inject/index.js";
 import { EventRecorder } from "./kube/events.js";
 import { buildInfo, ControllerMetrics } from "./metrics.js";
+import { NamedRegistry } from "./metrics-names.js";
 import { ReportStore, startReports } from "./reports/index.js";
 import {
   ApiJobClient,
@@ -67,7 +67,7 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
     "lagscale controller starting",
   );
 
-  const registry = new Registry();
+  const registry = new NamedRegistry(config.metricsNames);
   const metrics = new ControllerMetrics(registry);
   const scaledJobMetrics = new ScaledJobMetrics(registry);
   const reader = new BatchedLagReader({
@@ -97,12 +97,16 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         ...(config.podName ? { events: { instance: config.podName } } : {}),
       });
       const clusterObjectNamespace = config.podNamespace ?? clusterObjectNamespaceFromEnv();
+      // Targets, TriggerAuthentications and referenced Secrets from watches: no reads per evaluation.
+      const targets = kube.cacheTargets();
       const c = new ScaledObjectController({
         kube,
         reader,
         metrics,
         logger: log.child({ component: "scaledobject" }),
-        authSources: new ApiAuthSources(kc),
+        authSources: new CachedAuthSources(kube, targets, new ApiAuthSources(kc), {
+          logger: log.child({ component: "auth" }),
+        }),
         concurrency: config.maxConcurrentReconciles,
         ...(watch ? { watch } : {}),
         ...(clusterObjectNamespace ? { clusterObjectNamespace } : {}),

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Registry, Summary } from "prom-client";
 
 /** KEDA's common label set L. */
 export interface TriggerLabels {
@@ -87,6 +87,8 @@ export class ControllerMetrics {
   readonly watchTicks: Counter;
   readonly watchRequests: Counter<"api">;
   readonly earlyEvaluations: Counter<"reason">;
+  readonly batchSeconds: Summary;
+  readonly batchObjects: Counter;
   private readonly series = new Map<string, ObjectSeries>();
   private readonly registeredResources = new Set<string>();
   private readonly registeredTriggers = new Set<string>();
@@ -222,6 +224,25 @@ export class ControllerMetrics {
       labelNames: ["reason"] as const,
       registers,
     });
+    this.batchSeconds = new Summary({
+      name: "lagscale_evaluation_batch_duration_seconds",
+      help: "Seconds from the start of an evaluation batch (the objects due at one moment) until its last object is evaluated, over the last 10 minutes",
+      percentiles: [0.5, 0.9, 0.99],
+      maxAgeSeconds: 600,
+      ageBuckets: 5,
+      registers,
+    });
+    this.batchObjects = new Counter({
+      name: "lagscale_evaluation_batch_objects_total",
+      help: "ScaledObjects evaluated in batches (with the summary's count: the mean batch size)",
+      registers,
+    });
+  }
+
+  /** One evaluation batch ended: its size and duration. */
+  evaluationBatch(objects: number, seconds: number): void {
+    this.batchSeconds.observe(seconds);
+    this.batchObjects.inc(objects);
   }
 
   /**

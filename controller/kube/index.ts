@@ -51,6 +51,7 @@ import { watchNamespacesFromEnv, type KubeObject, type ResourceType } from "./re
 import { KubeRest, loadKubeConfig } from "./rest.js";
 import { ScaleClient } from "./scale.js";
 import { StatusWriter } from "./status.js";
+import { TargetCache } from "./targets.js";
 
 export * from "./discovery.js";
 export * from "./events.js";
@@ -61,6 +62,7 @@ export * from "./resources.js";
 export * from "./rest.js";
 export * from "./scale.js";
 export * from "./status.js";
+export * from "./targets.js";
 export * from "./workqueue.js";
 
 export interface ConnectOptions {
@@ -87,6 +89,7 @@ export class KubeIO {
   readonly namespaces: readonly string[] | undefined;
   private readonly informers: Informer<KubeObject>[] = [];
   private started = false;
+  private targetCache: TargetCache | undefined;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -115,6 +118,23 @@ export class KubeIO {
     this.informers.push(informer as unknown as Informer<KubeObject>);
     if (this.started) informer.start();
     return informer;
+  }
+
+  /** Stops an informer made here and forgets it (a watch no longer needed). */
+  async dropInformer(informer: Informer<KubeObject>): Promise<void> {
+    const i = this.informers.indexOf(informer);
+    if (i >= 0) this.informers.splice(i, 1);
+    await informer.stop();
+  }
+
+  /**
+   * Deployments and StatefulSets from informers from now on: `scale.get` reads them from the cache, and the
+   * returned cache also serves their pod templates (controller/auth).
+   */
+  cacheTargets(): TargetCache {
+    this.targetCache ??= new TargetCache(this);
+    this.scale.useCache(this.targetCache);
+    return this.targetCache;
   }
 
   start(): void {

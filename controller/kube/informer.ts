@@ -31,6 +31,14 @@ export interface InformerOptions {
   /** Namespaces to watch; undefined or empty = all namespaces. Ignored for cluster-scoped types. */
   namespaces?: readonly string[];
   labelSelector?: string;
+  /** A field selector (`metadata.name=x`): a watch of the named objects only. */
+  fieldSelector?: string;
+  /**
+   * What the cache keeps of each object (list items and watch events): a trimmed copy, so a cache of many
+   * objects holds only the fields its reader uses. It must keep `metadata.name`, `namespace` and
+   * `resourceVersion`.
+   */
+  transform?: (object: KubeObject) => KubeObject;
   /** Re-deliver every cached key this often; 0 disables. Default 10 minutes. */
   resyncMs?: number;
   logger?: Logger;
@@ -76,7 +84,17 @@ class ReflectorWatch extends Watch {
     };
     if (this.owner.onWatchRequest) params = this.owner.onWatchRequest(params);
     let failed = false;
-    const controller = await super.watch(path, params, callback, (err: unknown) => {
+    const transform = this.owner.transform;
+    const deliver: typeof callback = transform
+      ? (phase, apiObj, watchObj) =>
+          // ERROR and BOOKMARK objects are not cached objects: passed on as they are
+          callback(
+            phase,
+            phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED" ? transform(apiObj) : apiObj,
+            watchObj,
+          )
+      : callback;
+    const controller = await super.watch(path, params, deliver, (err: unknown) => {
       if (err) failed = true;
       done(err);
     });
@@ -100,15 +118,32 @@ class NamespaceReflector {
     rest: KubeRest,
     readonly path: string,
     private readonly label: string,
-    labelSelector: string | undefined,
+    selectors: { labelSelector?: string | undefined; fieldSelector?: string | undefined },
     private readonly backoff: { initialMs: number; maxMs: number },
     private readonly logger: Logger | undefined,
     readonly onWatchRequest: ((p: WatchParams) => WatchParams) | undefined,
+    readonly transform: ((o: KubernetesObject) => KubernetesObject) | undefined,
   ) {
     this.listedPromise = new Promise((resolve) => (this.onListed = resolve));
-    const list = () =>
-      rest.get<KubeList<KubernetesObject>>(path, labelSelector ? { labelSelector } : undefined);
-    this.lw = new ListWatch<KubernetesObject>(path, new ReflectorWatch(kc, this), list, false, labelSelector);
+    const { labelSelector, fieldSelector } = selectors;
+    const query: Record<string, string> = {};
+    if (labelSelector) query.labelSelector = labelSelector;
+    if (fieldSelector) query.fieldSelector = fieldSelector;
+    const list = async () => {
+      const l = await rest.get<KubeList<KubernetesObject>>(
+        path,
+        Object.keys(query).length ? query : undefined,
+      );
+      return transform ? { ...l, items: l.items.map(transform) } : l;
+    };
+    this.lw = new ListWatch<KubernetesObject>(
+      path,
+      new ReflectorWatch(kc, this),
+      list,
+      false,
+      labelSelector,
+      fieldSelector,
+    );
     this.lw.on("error", (err: unknown) => this.failed(err));
   }
 
@@ -190,10 +225,12 @@ export class Informer<T extends KubeObject> {
         rest,
         path,
         label,
-        options.labelSelector,
+        { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
         backoff,
         this.logger,
         options.onWatchRequest,
+        // the same JSON either way: client-node's type only spells timestamps as Date
+        options.transform as ((o: KubernetesObject) => KubernetesObject) | undefined,
       );
       const deliver = (obj: KubernetesObject) => this.deliver(obj as T);
       r.lw.on("add", deliver);

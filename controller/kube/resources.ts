@@ -49,6 +49,10 @@ export interface Secret extends KubeObject {
   data?: Record<string, string>;
 }
 
+export interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
 export interface HorizontalPodAutoscaler extends KubeObject {
   spec?: { scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string } };
 }
@@ -102,6 +106,7 @@ export const CLUSTER_TRIGGER_AUTHENTICATIONS = type<ClusterTriggerAuthentication
   false,
 );
 export const SECRETS = type<Secret>("", "v1", "Secret", "secrets");
+export const CONFIG_MAPS = type<ConfigMap>("", "v1", "ConfigMap", "configmaps");
 export const PODS = type<Pod>("", "v1", "Pod", "pods");
 export const HORIZONTAL_POD_AUTOSCALERS = type<HorizontalPodAutoscaler>(
   "autoscaling",
@@ -157,3 +162,20 @@ export function watchNamespacesFromEnv(env: NodeJS.ProcessEnv = process.env): st
     .filter((s) => s.length > 0);
   return list.length > 0 ? [...new Set(list)] : undefined;
 }
+
+/**
+ * The object without `metadata.managedFields` and kubectl's last-applied annotation: server-side bookkeeping
+ * that is often larger than the object and that lagscale never reads (an informer's `transform`).
+ */
+export function withoutBookkeeping<T extends KubeObject>(o: T): T {
+  if (!o.metadata) return o;
+  const { managedFields: _managed, ...metadata } = o.metadata as Meta & { managedFields?: unknown };
+  const annotations = metadata.annotations;
+  if (annotations && LAST_APPLIED in annotations) {
+    const { [LAST_APPLIED]: _applied, ...rest } = annotations;
+    metadata.annotations = rest;
+  }
+  return { ...o, metadata };
+}
+
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";

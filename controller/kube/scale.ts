@@ -8,6 +8,7 @@
 import { Discovery, type ResolvedKind } from "./discovery.js";
 import { resourcePath } from "./resources.js";
 import type { KubeRest } from "./rest.js";
+import type { TargetCache } from "./targets.js";
 
 export interface ScaleTargetRef {
   /** Default apps/v1. */
@@ -58,10 +59,18 @@ export function withDefaults(ref: ScaleTargetRef): Required<ScaleTargetRef> {
 }
 
 export class ScaleClient {
+  /** Deployments and StatefulSets from informers (targets.ts); absent: every read goes to `/scale`. */
+  private targets: TargetCache | undefined;
+
   constructor(
     private readonly rest: KubeRest,
     readonly discovery: Discovery = new Discovery(rest),
   ) {}
+
+  /** Reads the kinds `targets` holds from it from now on. */
+  useCache(targets: TargetCache): void {
+    this.targets = targets;
+  }
 
   /**
    * The target's kind as the API server knows it, checked to have `/scale`. Throws NotScalableError, or an
@@ -80,9 +89,14 @@ export class ScaleClient {
     return target;
   }
 
-  /** Reads `/scale` of the target (a 404 KubeApiError when the object does not exist). */
+  /**
+   * `/scale` of the target (a 404 KubeApiError when the object does not exist), from the target cache when
+   * it holds the kind.
+   */
   async get(namespace: string, ref: ScaleTargetRef): Promise<ScaleInfo> {
     const target = await this.resolve(namespace, ref);
+    const cached = this.targets?.scale(namespace, target, ref.name);
+    if (cached) return cached;
     const scale = await this.rest.get<ScaleObject>(
       resourcePath(this.typeOf(target), namespace, ref.name, "scale"),
     );
@@ -102,7 +116,9 @@ export class ScaleClient {
       { spec: { replicas } },
       "merge",
     );
-    return toInfo(namespace, ref.name, target, scale);
+    const info = toInfo(namespace, ref.name, target, scale);
+    this.targets?.wrote(info);
+    return info;
   }
 
   private typeOf(target: ResolvedKind) {

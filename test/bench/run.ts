@@ -19,6 +19,8 @@
  *
  * `npm run bench -- scaledjob`: per-message dispatch's Jobs per second and the time from a message's
  * production to its Job's pod running (test/bench/scaledjob.ts), on the local stack.
+ * `npm run bench -- controller [--n 1000]`: the controller with 1,000 and 10,000 ScaledObjects: RSS, batch
+ * latency, API server and Kafka requests (test/bench/controller.ts), on the local stack.
  */
 import path from "node:path";
 import v8 from "node:v8";
@@ -41,6 +43,7 @@ import { runReactionBench, type ReactionBenchIO } from "./reaction.js";
 import { measureReaderProcess } from "./reader-process.js";
 import { runScaledJobBench } from "./scaledjob.js";
 import { runSidecarBench } from "./sidecar.js";
+import { runControllerBench } from "./controller.js";
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -399,6 +402,7 @@ const modes: Record<string, () => Promise<void>> = {
   reaction: () => onStack(runReactionBench),
   sidecar: () => onStack(runSidecarBench),
   scaledjob: () => onStack(runScaledJobBench),
+  controller: () => onStack((stack, io) => runControllerBench(stack, io, process.argv.slice(3))),
 };
 const mode = process.argv[2];
 if (mode !== undefined && !(mode in modes))

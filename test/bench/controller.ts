@@ -1,0 +1,226 @@
+/**
+ * `npm run bench -- controller [--n 1000]`: the controller at scale, on the local stack, run as it ships
+ * (compiled JS, leader election off, log level info) in a process of its own. N ScaledObjects (1,000 and
+ * 10,000 by default; `--n` for one size) target N Deployments at 0 replicas (no pods), over 10 shared topics
+ * of 10 partitions and 100 shared consumer groups with no lag, polling every 10 s.
+ *
+ * Printed per N: the controller's RSS empty and in steady state (VmRSS of its process), the time to create
+ * the objects (many parallel requests) and from the first creation until every object was evaluated once,
+ * the evaluation-batch latency p50/p99 (the controller's lagscale_evaluation_batch_duration_seconds), the
+ * API server requests per second by verb in steady state, and the Kafka requests per polling interval.
+ *
+ * API server requests are counted by a proxy in front of it that only this controller talks to
+ * (test/support/counting-proxy.ts): the API server's own apiserver_request_total counts every client of
+ * the shared stack, including the bench's own creations.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { StackInfo } from "../stack/types.js";
+import { countByVerb, startCountingProxy } from "../support/counting-proxy.js";
+import {
+  commitAtEnd,
+  createNamespace,
+  createTestTopic,
+  kafka,
+  kafkaTrigger,
+  kubeRest,
+  scaledObject,
+  sleeperDeployment,
+  startController,
+  withAdmin,
+} from "../support/controller.js";
+import { compileController } from "./compiled.js";
+import { counterTotal, sleep, type ReactionBenchIO } from "./reaction.js";
+
+const TOPICS = 10;
+const PARTITIONS = 10;
+const GROUPS = 100;
+const POLL_S = 10;
+/** Parallel creations: enough to keep the API server busy without swamping a 2-core machine. */
+const CREATE_CONCURRENCY = 32;
+const STEADY_WINDOW_S = 30;
+
+/** `--n 1000` or `--n=1000,10000` from argv; default both sizes. */
+export function sizesFromArgv(argv: readonly string[]): number[] {
+  const i = argv.findIndex((a) => a === "--n" || a.startsWith("--n="));
+  if (i < 0) return [1000, 10_000];
+  const raw = argv[i]?.includes("=") ? argv[i]?.split("=")[1] : argv[i + 1];
+  const sizes = (raw ?? "").split(",").map((s) => Number(s.trim()));
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 50_000)) {
+    throw new Error(`--n ${raw ?? ""}: give one or more whole numbers from 1 to 50000, such as --n 1000`);
+  }
+  return sizes;
+}
+
+function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+/** A quantile of a prom-client summary in Prometheus text. */
+function summaryQuantile(text: string, name: string, q: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{quantile="${q}"}`));
+  return line ? Number(line.split(" ").at(-1)) : Number.NaN;
+}
+
+/** Runs `f` over `items` with at most `concurrency` at once. */
+async function parallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  f: (x: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const x = items[next++] as T;
+        await f(x);
+      }
+    }),
+  );
+}
+
+async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: string): Promise<void> {
+  const rest = kubeRest(stack);
+  const ns = await createNamespace(stack, `bench-ctl-${n}`);
+  const proxy = await startCountingProxy(stack.kubeconfig, mkdtempSync(path.join(tmpdir(), "bench-ctl-")));
+  const k = kafka(stack.bootstrapServers);
+  try {
+    const topics = Array.from({ length: TOPICS }, (_, i) => `bench-ctl-${ns.name}-${i}`);
+    const groups = Array.from({ length: GROUPS }, (_, i) => `g-bench-ctl-${ns.name}-${i}`);
+    await withAdmin(k, async (admin) => {
+      for (const t of topics) await createTestTopic(admin, t, PARTITIONS);
+      // each group commits at the end of the topics its objects read: lag 0, every object inactive
+      for (let g = 0; g < GROUPS; g++) await commitAtEnd(admin, groups[g] ?? "", topics[g % TOPICS] ?? "");
+    });
+    const controller = await startController({
+      stack: { ...stack, kubeconfig: proxy.kubeconfig },
+      name: `bench-ctl-${ns.name}`,
+      watchNamespaces: [ns.name],
+      compiledMain: main,
+      extraArgs: ["--log-level=info"],
+    });
+    try {
+      const pid = controller.child.pid ?? 0;
+      await sleep(5000);
+      io.figure(`controller-${n}-rss-empty`, rssMiB(pid).toFixed(1), "MiB");
+
+      const idx = Array.from({ length: n }, (_, i) => i);
+      let t = Date.now();
+      await parallel(idx, CREATE_CONCURRENCY, async (i) => {
+        await rest.post(
+          `/apis/apps/v1/namespaces/${ns.name}/deployments`,
+          sleeperDeployment(ns.name, `d${i}`, 0),
+        );
+      });
+      io.figure(`controller-${n}-create-deployments`, ((Date.now() - t) / 1000).toFixed(1), "s");
+      t = Date.now();
+      await parallel(idx, CREATE_CONCURRENCY, async (i) => {
+        await rest.post(
+          `/apis/lagscale.io/v1alpha1/namespaces/${ns.name}/scaledobjects`,
+          scaledObject({
+            namespace: ns.name,
+            name: `so${i}`,
+            target: `d${i}`,
+            spec: { pollingInterval: POLL_S, minReplicaCount: 0, maxReplicaCount: 10 },
+            triggers: [
+              kafkaTrigger({
+                brokers: stack.bootstrapServers,
+                group: groups[i % GROUPS] ?? "",
+                topic: topics[(i % GROUPS) % TOPICS] ?? "",
+              }),
+            ],
+          }),
+        );
+      });
+      const created = Date.now();
+      io.figure(`controller-${n}-create-scaledobjects`, ((created - t) / 1000).toFixed(1), "s");
+      const re = new RegExp(`^lagscale_scaled_object_evaluations_total\\{namespace="${ns.name}",`, "gm");
+      for (;;) {
+        const evaluated = (await controller.metrics()).match(re)?.length ?? 0;
+        if (evaluated >= n) break;
+        if (Date.now() - t > 30 * 60_000) throw new Error(`only ${evaluated} of ${n} evaluated after 30 min`);
+        await sleep(1000);
+      }
+      io.figure(`controller-${n}-all-evaluated`, ((Date.now() - t) / 1000).toFixed(1), "s");
+      io.note(
+        `(from the first ScaledObject created; ${((Date.now() - created) / 1000).toFixed(1)} s after the last)`,
+      );
+
+      // Steady state: finalizers and first status writes are behind; one full poll more to settle.
+      await sleep((POLL_S + 5) * 1000);
+      const before = {
+        seen: proxy.seen.length,
+        kafka: counterTotal(await controller.metrics(), "lagscale_kafka_requests_total"),
+      };
+      const rssSamples: number[] = [];
+      for (let s = 0; s < STEADY_WINDOW_S; s += 5) {
+        await sleep(5000);
+        rssSamples.push(rssMiB(pid));
+      }
+      const text = await controller.metrics();
+      const window = proxy.seen.slice(before.seen);
+      const byVerb = countByVerb(window);
+      for (const verb of ["get", "list", "watch", "create", "patch", "update", "delete"]) {
+        io.figure(
+          `controller-${n}-apiserver-${verb}-per-s`,
+          ((byVerb[verb] ?? 0) / STEADY_WINDOW_S).toFixed(2),
+          "requests/s",
+        );
+      }
+      const reads = (byVerb.get ?? 0) + (byVerb.list ?? 0);
+      // the acceptance line has no unit
+      console.log(`bench: controller-${n}-apiserver-reads-per-s = ${(reads / STEADY_WINDOW_S).toFixed(2)}`);
+      const paths = new Map<string, number>();
+      for (const r of window.filter((x) => x.verb !== "watch")) {
+        const key = `${r.verb} ${r.path.replace(/\/[^/]*\d[^/]*(?=\/|$)/g, "/*")}`;
+        paths.set(key, (paths.get(key) ?? 0) + 1);
+      }
+      for (const [p, c] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, 5)) io.note(`  ${c} × ${p}`);
+      const kafkaRequests = counterTotal(text, "lagscale_kafka_requests_total") - before.kafka;
+      io.figure(
+        `controller-${n}-kafka-requests-per-round`,
+        ((kafkaRequests * POLL_S) / STEADY_WINDOW_S).toFixed(1),
+        "requests",
+      );
+      io.figure(
+        `controller-${n}-batch-p50`,
+        summaryQuantile(text, "lagscale_evaluation_batch_duration_seconds", "0.5").toFixed(3),
+        "s",
+      );
+      io.figure(
+        `controller-${n}-batch-p99`,
+        summaryQuantile(text, "lagscale_evaluation_batch_duration_seconds", "0.99").toFixed(3),
+        "s",
+      );
+      const batches = counterTotal(text, "lagscale_evaluation_batch_duration_seconds_count");
+      const objects = counterTotal(text, "lagscale_evaluation_batch_objects_total");
+      io.note(
+        `${batches} batches, ${(objects / Math.max(1, batches)).toFixed(1)} objects per batch on average`,
+      );
+      io.figure(`controller-${n}-rss`, Math.max(...rssSamples).toFixed(1), "MiB");
+    } finally {
+      await controller.stop();
+    }
+  } finally {
+    await proxy.close();
+    await ns.remove();
+    rest.close();
+  }
+}
+
+export async function runControllerBench(
+  stack: StackInfo,
+  io: ReactionBenchIO,
+  argv: readonly string[],
+): Promise<void> {
+  const sizes = sizesFromArgv(argv);
+  const compiled = await compileController();
+  try {
+    for (const n of sizes) await one(stack, io, n, compiled.main);
+  } finally {
+    compiled.remove();
+  }
+}
