@@ -67,7 +67,7 @@ test("a leader killed during the cooldown: the new leader holds the replicas for
   t.after(async () => {
     await Promise.all([a.stop("SIGKILL"), b.stop("SIGKILL")]);
   });
-  const leading = (l: LogLine) => l.msg === "evaluating ScaledObjects";
+  const leading = (l: LogLine) => l.msg === "evaluating ScaledObjects and ScaledJobs";
   const leader = await Promise.race([
     a.waitForLog(leading, 30_000).then(() => a),
     b.waitForLog(leading, 30_000).then(() => b),

@@ -73,7 +73,7 @@ test("two controllers: one evaluates; SIGKILL the leader and the other takes ove
   t.after(async () => {
     await Promise.all([a.stop("SIGKILL"), b.stop("SIGKILL")]);
   });
-  const leading = (l: LogLine) => l.msg === "evaluating ScaledObjects";
+  const leading = (l: LogLine) => l.msg === "evaluating ScaledObjects and ScaledJobs";
   const first = await Promise.race([
     a.waitForLog(leading, 30_000).then(() => a),
     b.waitForLog(leading, 30_000).then(() => b),
