@@ -29,6 +29,16 @@ interface Row {
   description: string;
 }
 
+/** The values every key takes when none is given: leaf defaults, objects built from their keys. */
+export function schemaDefaults(schema: TSchema = ChartValues): unknown {
+  if (schema.default !== undefined) return structuredClone(schema.default);
+  const out: Record<string, unknown> = {};
+  for (const [name, sub] of Object.entries((schema.properties ?? {}) as Record<string, TSchema>)) {
+    out[name] = schemaDefaults(sub);
+  }
+  return out;
+}
+
 function typeOf(s: TSchema): string {
   if (s.anyOf) return (s.anyOf as TSchema[]).map((x) => JSON.stringify(x.const)).join(" \\| ");
   if (s.type === "array") return `list of ${typeOf(s.items as TSchema)}`;
