@@ -54,6 +54,7 @@ import {
   renderChart,
   withoutAnnotations,
   type K8sObject,
+  type WebhookExpectation,
 } from "../stack/helm/chart.js";
 import { ensureHelm, runHelm } from "../stack/helm/helm.js";
 
@@ -198,28 +199,42 @@ describe("the chart renders and validates", () => {
   });
 
   it("the webhook configurations are what controller/webhook/config.ts renders", async () => {
-    const cases = [
-      { objects: defaults, watchNamespaces: [], excludeNamespaces: [] },
-      { objects: custom, watchNamespaces: NON_DEFAULT.watchNamespaces, excludeNamespaces: ["batch"] },
-      { objects: certManager, watchNamespaces: [], excludeNamespaces: [] },
-      {
-        // excluded namespaces only matter when all namespaces are watched
-        objects: undefined as K8sObject[] | undefined,
-        setJson: {
-          webhooks: { failurePolicy: "Fail", inject: { excludeNamespaces: ["batch", "kube-system"] } },
+    const none = { watchNamespaces: [], excludeNamespaces: [] };
+    const custom2 = {
+      webhooks: { failurePolicy: "Fail", inject: { excludeNamespaces: ["batch", "kube-system"] } },
+    };
+    const cases: [K8sObject[], WebhookExpectation][] = [
+      [defaults, { fullname: "lagscale", namespace: "lagscale", ...none }],
+      [
+        custom,
+        {
+          fullname: "scaler-lagscale",
+          namespace: "autoscaling",
+          failurePolicy: "Fail",
+          timeoutSeconds: 7,
+          injectTimeoutSeconds: 3,
+          watchNamespaces: NON_DEFAULT.watchNamespaces,
+          excludeNamespaces: ["batch"],
         },
-        watchNamespaces: [],
-        excludeNamespaces: ["batch", "kube-system"],
-      },
+      ],
+      [certManager, { fullname: "lagscale", namespace: "lagscale", ...none }],
+      // excluded namespaces only matter when all namespaces are watched
+      [
+        await renderChart(helm, { release: "my-lagscale", namespace: "ops", setJson: custom2 }),
+        {
+          fullname: "my-lagscale",
+          namespace: "ops",
+          failurePolicy: "Fail",
+          watchNamespaces: [],
+          excludeNamespaces: ["batch", "kube-system"],
+        },
+      ],
     ];
     {
-      for (const c of cases) {
-        const objects =
-          c.objects ??
-          (await renderChart(helm, { release: "lagscale", namespace: "ls", setJson: c.setJson }));
+      for (const [objects, expectation] of cases) {
         const validating = findObject(objects, "ValidatingWebhookConfiguration");
         const mutating = findObject(objects, "MutatingWebhookConfiguration");
-        const want = expectedWebhookConfigs(validating, mutating, c);
+        const want = expectedWebhookConfigs(validating, mutating, expectation);
         assert.deepEqual(withoutAnnotations(validating), want.validating);
         assert.deepEqual(withoutAnnotations(mutating), want.mutating);
       }

@@ -77,27 +77,34 @@ interface Webhook {
 
 type Selector = Parameters<typeof renderValidatingWebhookConfiguration>[0]["namespaceSelector"];
 
+/** What the values ask of the webhook configurations; unset: the renderers' defaults. */
+export interface WebhookExpectation {
+  /** The chart's name prefix (`<release>-lagscale`, or the release name when it contains "lagscale"). */
+  fullname: string;
+  namespace: string;
+  failurePolicy?: "Ignore" | "Fail";
+  timeoutSeconds?: number;
+  injectTimeoutSeconds?: number;
+  watchNamespaces: string[];
+  excludeNamespaces: string[];
+}
+
 /**
- * What controller/webhook/config.ts renders for the Service, CA, policy, timeouts and selectors the chart
- * rendered: the chart's object must equal it (annotations aside: cert-manager's CA injection). Without a
- * caBundle (cert-manager injects it later) the expected one has none either.
+ * What controller/webhook/config.ts renders for these values: the chart's objects must equal it
+ * (annotations aside: cert-manager's CA injection). Only the CA (random per render) and the labels are
+ * taken from the chart's object; without a caBundle (cert-manager injects it later) none is expected.
  */
-export function expectedWebhookConfigs(
-  validating: K8sObject,
-  mutating: K8sObject | undefined,
-  o: { watchNamespaces: string[]; excludeNamespaces: string[] },
-) {
-  const first = (validating.webhooks as Webhook[])[0]!;
-  const ca = first.clientConfig.caBundle;
+export function expectedWebhookConfigs(validating: K8sObject, mutating: K8sObject, o: WebhookExpectation) {
+  const ca = (validating.webhooks as Webhook[])[0]!.clientConfig.caBundle;
   const watched: Selector = o.watchNamespaces.length
     ? {
         matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: o.watchNamespaces }],
       }
     : undefined;
   const common = {
-    service: first.clientConfig.service,
+    service: { namespace: o.namespace, name: `${o.fullname}-webhook`, port: 443 },
     caBundle: ca ? Buffer.from(ca, "base64") : "",
-    failurePolicy: first.failurePolicy,
+    ...(o.failurePolicy ? { failurePolicy: o.failurePolicy } : {}),
   };
   const strip = <T extends { webhooks: { clientConfig: object }[] }>(x: T): T => {
     if (!ca) for (const w of x.webhooks) delete (w.clientConfig as { caBundle?: string }).caBundle;
@@ -106,29 +113,24 @@ export function expectedWebhookConfigs(
   const v = strip(
     renderValidatingWebhookConfiguration({
       ...common,
-      name: validating.metadata.name,
+      name: `${o.fullname}-validating`,
       labels: validating.metadata.labels,
-      timeoutSeconds: first.timeoutSeconds,
+      ...(o.timeoutSeconds ? { timeoutSeconds: o.timeoutSeconds } : {}),
       ...(watched ? { namespaceSelector: watched } : {}),
     }),
   );
-  let m: ReturnType<typeof renderMutatingWebhookConfiguration> | undefined;
-  if (mutating) {
-    const hook = (mutating.webhooks as Webhook[])[0]!;
-    m = strip(
-      renderMutatingWebhookConfiguration({
-        ...common,
-        name: mutating.metadata.name,
-        labels: mutating.metadata.labels,
-        timeoutSeconds: hook.timeoutSeconds,
-        ownNamespace: first.clientConfig.service.namespace,
-        excludeNamespaces: o.excludeNamespaces,
-      }),
-    );
-    // watched namespaces: only those, as for the validating webhooks (test/stack/lagscale/install.ts does the same)
-    if (watched)
-      for (const w of m.webhooks) (w as { namespaceSelector: unknown }).namespaceSelector = watched;
-  }
+  const m = strip(
+    renderMutatingWebhookConfiguration({
+      ...common,
+      name: `${o.fullname}-sidecar-injector`,
+      labels: mutating.metadata.labels,
+      ...(o.injectTimeoutSeconds ? { timeoutSeconds: o.injectTimeoutSeconds } : {}),
+      ownNamespace: o.namespace,
+      excludeNamespaces: o.excludeNamespaces,
+    }),
+  );
+  // watched namespaces: only those, as for the validating webhooks (test/stack/lagscale/install.ts does the same)
+  if (watched) for (const w of m.webhooks) (w as { namespaceSelector: unknown }).namespaceSelector = watched;
   return { validating: v, mutating: m };
 }
 
