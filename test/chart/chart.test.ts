@@ -230,28 +230,26 @@ describe("the chart renders and validates", () => {
         },
       ],
     ];
-    {
-      for (const [objects, expectation] of cases) {
-        const validating = findObject(objects, "ValidatingWebhookConfiguration");
-        const mutating = findObject(objects, "MutatingWebhookConfiguration");
-        const want = expectedWebhookConfigs(validating, mutating, expectation);
-        assert.deepEqual(withoutAnnotations(validating), want.validating);
-        assert.deepEqual(withoutAnnotations(mutating), want.mutating);
-      }
-      // the chart-made CA is in both, and cert-manager is told to inject its CA instead
-      const ca = (
-        findObject(defaults, "ValidatingWebhookConfiguration").webhooks as {
-          clientConfig: { caBundle?: string };
-        }[]
-      )[0]!.clientConfig.caBundle;
-      assert.match(Buffer.from(ca ?? "", "base64").toString(), /BEGIN CERTIFICATE/);
-      assert.equal(
-        findObject(certManager, "MutatingWebhookConfiguration").metadata.annotations?.[
-          "cert-manager.io/inject-ca-from"
-        ],
-        "lagscale/lagscale-serving-cert",
-      );
+    for (const [objects, expectation] of cases) {
+      const validating = findObject(objects, "ValidatingWebhookConfiguration");
+      const mutating = findObject(objects, "MutatingWebhookConfiguration");
+      const want = expectedWebhookConfigs(validating, mutating, expectation);
+      assert.deepEqual(withoutAnnotations(validating), want.validating);
+      assert.deepEqual(withoutAnnotations(mutating), want.mutating);
     }
+    // the chart-made CA is in both, and cert-manager is told to inject its CA instead
+    const ca = (
+      findObject(defaults, "ValidatingWebhookConfiguration").webhooks as {
+        clientConfig: { caBundle?: string };
+      }[]
+    )[0]!.clientConfig.caBundle;
+    assert.match(Buffer.from(ca ?? "", "base64").toString(), /BEGIN CERTIFICATE/);
+    assert.equal(
+      findObject(certManager, "MutatingWebhookConfiguration").metadata.annotations?.[
+        "cert-manager.io/inject-ca-from"
+      ],
+      "lagscale/lagscale-serving-cert",
+    );
   });
 
   it("the controller accepts the rendered Deployment's flags and env", async () => {
@@ -285,15 +283,13 @@ describe("the chart renders and validates", () => {
     );
 
     // a flag the chart sets, given again through extraArgs, is refused by the controller at start
-    {
-      const twice = await renderChart(helm, {
-        release: "lagscale",
-        namespace: "ls",
-        setJson: { extraArgs: ["--log-level=debug"] },
-      });
-      const r = controllerConfigOf(twice, pod, path.join(scratch, "twice"));
-      assert.ok(!r.ok && r.errors.some((e) => /log-level is given twice/.test(e)), JSON.stringify(r));
-    }
+    const twice = await renderChart(helm, {
+      release: "lagscale",
+      namespace: "ls",
+      setJson: { extraArgs: ["--log-level=debug"] },
+    });
+    const r = controllerConfigOf(twice, pod, path.join(scratch, "twice"));
+    assert.ok(!r.ok && r.errors.some((e) => /log-level is given twice/.test(e)), JSON.stringify(r));
   });
 
   it("RBAC names no wildcard; the Lease and pod labels are namespaced; Secrets only where watched", () => {
