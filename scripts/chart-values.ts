@@ -267,6 +267,23 @@ export const ChartValues = obj(
         "more controller flags (`npm run controller -- --help`); a flag the chart already sets is refused by the controller as given twice",
     }),
     env: anyList("more env of the controller container"),
+    networkPolicy: obj(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description: "admit to the controller pods only their four ports (docs/security.md, NetworkPolicy)",
+        }),
+        webhookFrom: anyList(
+          "NetworkPolicy peers allowed to the webhook port (the API server); empty: any source, as the API server's address cannot be named on most clusters",
+        ),
+        healthFrom: anyList("peers allowed to the health port (the kubelet); empty: any source"),
+        metricsFrom: anyList("peers allowed to the metrics port (your Prometheus); empty: any source"),
+        reportsFrom: anyList(
+          "peers allowed to the report port (namespaces of consumers with the sidecar); empty: any source",
+        ),
+      },
+      "a NetworkPolicy of the controller pods",
+    ),
     metrics: obj(
       {
         serviceMonitor: obj(

@@ -87,6 +87,10 @@ const NON_DEFAULT = {
   serviceAccount: { name: "scaler", annotations: { "example.com/role": "scaler" } },
   podDisruptionBudget: { minAvailable: 2 },
   metrics: { serviceMonitor: { enabled: true }, dashboard: { enabled: true } },
+  networkPolicy: {
+    enabled: true,
+    metricsFrom: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+  },
   extraArgs: ["--shutdown-timeout=20s"],
   priorityClassName: "system-cluster-critical",
 };
@@ -169,7 +173,11 @@ describe("the chart renders and validates", () => {
       "ValidatingWebhookConfiguration/lagscale-validating",
     ]);
     const extra = kindsOf(custom).filter((k) => !/^(Role|RoleBinding)\//.test(k));
-    for (const k of ["ServiceMonitor/scaler-lagscale-controller", "ConfigMap/scaler-lagscale-dashboard"]) {
+    for (const k of [
+      "ServiceMonitor/scaler-lagscale-controller",
+      "ConfigMap/scaler-lagscale-dashboard",
+      "NetworkPolicy/scaler-lagscale-controller",
+    ]) {
       assert.ok(extra.includes(k), `${k} missing from ${extra.join(", ")}`);
     }
     const cm = kindsOf(certManager);
@@ -542,14 +550,15 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
         const p = await podsOf(rest, app.name, "app=consumer");
         return p.length === 1 ? p : undefined;
       },
-      60_000,
+      // the ReplicaSet's pod comes from the stack's kube-controller-manager: over a minute once on a busy stack
+      180_000,
     );
     const names = [...(pod!.spec.initContainers ?? []), ...pod!.spec.containers].map((c) => c.name);
     assert.ok(names.includes(SIDECAR_CONTAINER), `the pod's containers: ${names.join(", ")}`);
 
     // 60 messages at 1 s each with lagThreshold 5: the chart's leader scales the consumer out to 4
     await produce(kafka(brokers), topic, 60);
-    await waitForReplicas(rest, app.name, "consumer", 4, 120_000);
+    await waitForReplicas(rest, app.name, "consumer", 4, 180_000);
     console.log(`helm install to the consumer scaled to 4: ${seconds(Date.now() - installedAt)}`);
   });
 
