@@ -447,6 +447,8 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
   const group = uniqueName("chart-group");
   const brokers = stack.kafka.bootstrapServers;
   let installedAt = 0;
+  /** What `helm install` printed: the release's NOTES.txt. */
+  let notes = "";
   const selector = () => `app.kubernetes.io/instance=${release},app.kubernetes.io/component=controller`;
   const helmArgs = () => [
     "--namespace",
@@ -478,7 +480,7 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
 
   it("helm install: two controller pods run and one of them leads", async () => {
     installedAt = Date.now();
-    await runHelm(
+    notes = await runHelm(
       helm,
       ["install", release, CHART_DIR, ...helmArgs(), "--wait", "--timeout", "5m"],
       stack.kubeconfig,
@@ -516,6 +518,17 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
       assert.match(err.message, /nothing-here/);
       return true;
     });
+  });
+
+  it("NOTES.txt names the release's Deployment, and its ScaledObject passes the CRD schema and the webhook", async () => {
+    assert.match(notes, new RegExp(`rollout status deployment/${release}-lagscale-controller`));
+    const example = /^ {3}apiVersion: lagscale\.io[\s\S]*?(?=\n\s*\n)/m.exec(notes)?.[0];
+    assert.ok(example, `no ScaledObject in the notes:\n${notes}`);
+    const yaml = example.replace(/^ {3}/gm, "");
+    // a server-side dry run goes through the CRD schema and the validating webhook (which skips the
+    // target lookup for dry runs)
+    const out = await kubectl(["create", "--dry-run=server", "-n", app.name, "-o", "name", "-f", "-"], yaml);
+    assert.equal(out.trim(), "scaledobject.lagscale.io/my-consumer");
   });
 
   it("an opted-in consumer gets the sidecar, and its ScaledObject scales it", async () => {
