@@ -6,6 +6,7 @@
  *   down     stop every part, also when some already died
  *   status   what runs; exit code 0 when the stack is healthy, 1 when it is not, 3 when none is recorded
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { describeProblems, down, status, up, type StackStatus } from "./stack.js";
 import { stateDir } from "./paths.js";
@@ -99,8 +100,8 @@ async function main(argv: string[]): Promise<number> {
             .join(", ")}`,
         );
       }
-      const binDir = (info.kube.handle as { binDir?: string }).binDir;
-      const kubectl = binDir ? path.join(binDir, "kubectl") : "kubectl";
+      const linked = path.join(info.dir, "bin", "kubectl");
+      const kubectl = existsSync(linked) ? path.relative(process.cwd(), linked) || linked : "kubectl";
       const kubeconfig = path.relative(process.cwd(), info.kubeconfig) || info.kubeconfig;
       console.log(`try: ${kubectl} --kubeconfig ${kubeconfig} get nodes,pods -A`);
       return 0;

@@ -8,7 +8,7 @@
  *   status()       what runs: pids, the API server's /readyz, Kafka's listener, the pod runner's Node
  */
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import path from "node:path";
 import { destroyKafka, kafkaStatus, startKafka } from "./kafka/index.js";
@@ -139,6 +139,7 @@ async function bringUp(r: Resolved): Promise<StackInfo> {
     await save();
     tagged("kube")(`ready in ${timings.kube} s: ${parts.kube.server}`);
     if (parts.kube.kind !== "local") return;
+    await linkKubectl(r.dir, parts.kube);
     t = Date.now();
     const runner = await launchPodRunner({
       kubeconfig: parts.kube.kubeconfig,
@@ -391,4 +392,17 @@ export function describeProblems(st: StackStatus): string {
   }
   if (st.podRunner && !st.podRunner.alive) problems.push("pod runner not running");
   return problems.join("; ") || "none";
+}
+
+/**
+ * `<state dir>/bin/kubectl`: the kubectl built with the control plane, at a stable path for people and docs
+ * (a kubectl on PATH may be older than this API server).
+ */
+async function linkKubectl(dir: string, kube: KubeInfo): Promise<void> {
+  const binDir = (kube.handle as { binDir?: string }).binDir;
+  if (!binDir) return;
+  const link = path.join(dir, "bin", "kubectl");
+  await mkdir(path.dirname(link), { recursive: true });
+  await rm(link, { force: true });
+  await symlink(path.join(binDir, "kubectl"), link);
 }
