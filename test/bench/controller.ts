@@ -13,7 +13,7 @@
  * (test/support/counting-proxy.ts): the API server's own apiserver_request_total counts every client of
  * the shared stack, including the bench's own creations.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { StackInfo } from "../stack/types.js";
@@ -40,6 +40,10 @@ const POLL_S = 10;
 /** Parallel creations: enough to keep the API server busy without swamping a 2-core machine. */
 const CREATE_CONCURRENCY = 32;
 const STEADY_WINDOW_S = 30;
+/** Consumer groups committed at once: each commit waits on its group coordinator, not on this machine. */
+const COMMIT_CONCURRENCY = 20;
+/** A folder here makes the controller write a heap snapshot (SIGUSR2) empty and in steady state. */
+const HEAP_SNAPSHOT_DIR = process.env.LAGSCALE_BENCH_HEAPSNAPSHOT_DIR;
 
 /** `--n 1000` or `--n=1000,10000` from argv; default both sizes. */
 export function sizesFromArgv(argv: readonly string[]): number[] {
@@ -57,6 +61,31 @@ function rssMiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(m[1]) / 1024;
+}
+
+/**
+ * With LAGSCALE_BENCH_HEAPSNAPSHOT_DIR set, asks the controller for a heap snapshot and waits until its file
+ * is complete (node writes `Heap.<date>.<pid>...heapsnapshot` into the diagnostic folder).
+ */
+async function heapSnapshot(pid: number, label: string): Promise<void> {
+  if (!HEAP_SNAPSHOT_DIR) return;
+  const before = new Set(readdirSync(HEAP_SNAPSHOT_DIR));
+  process.kill(pid, "SIGUSR2");
+  let lastSize = -1;
+  for (let waited = 0; waited < 300_000; waited += 2000) {
+    await sleep(2000);
+    const file = readdirSync(HEAP_SNAPSHOT_DIR).find((f) => !before.has(f) && f.endsWith(".heapsnapshot"));
+    if (!file) continue;
+    // complete once its size stops changing for one check
+    const size = statSync(path.join(HEAP_SNAPSHOT_DIR, file)).size;
+    if (size > 0 && size === lastSize) {
+      renameSync(path.join(HEAP_SNAPSHOT_DIR, file), path.join(HEAP_SNAPSHOT_DIR, `${label}.heapsnapshot`));
+      console.log(`  heap snapshot ${label}: ${path.join(HEAP_SNAPSHOT_DIR, `${label}.heapsnapshot`)}`);
+      return;
+    }
+    lastSize = size;
+  }
+  throw new Error(`no heap snapshot from pid ${pid} in ${HEAP_SNAPSHOT_DIR} after 300 s`);
 }
 
 /** A quantile of a prom-client summary in Prometheus text. */
@@ -91,9 +120,15 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
     const topics = Array.from({ length: TOPICS }, (_, i) => `bench-ctl-${ns.name}-${i}`);
     const groups = Array.from({ length: GROUPS }, (_, i) => `g-bench-ctl-${ns.name}-${i}`);
     await withAdmin(k, async (admin) => {
-      for (const t of topics) await createTestTopic(admin, t, PARTITIONS);
-      // each group commits at the end of the topics its objects read: lag 0, every object inactive
-      for (let g = 0; g < GROUPS; g++) await commitAtEnd(admin, groups[g] ?? "", topics[g % TOPICS] ?? "");
+      await parallel(topics, TOPICS, (t) => createTestTopic(admin, t, PARTITIONS));
+      // each group commits at the end of the topic its objects read: lag 0, every object inactive
+      const t0 = Date.now();
+      await parallel(
+        groups.map((g, i) => ({ g, topic: topics[i % TOPICS] ?? "" })),
+        COMMIT_CONCURRENCY,
+        ({ g, topic }) => commitAtEnd(admin, g, topic),
+      );
+      io.note(`${GROUPS} consumer groups committed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     });
     const controller = await startController({
       stack: { ...stack, kubeconfig: proxy.kubeconfig },
@@ -101,11 +136,15 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       watchNamespaces: [ns.name],
       compiledMain: main,
       extraArgs: ["--log-level=info"],
+      ...(HEAP_SNAPSHOT_DIR
+        ? { env: { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${HEAP_SNAPSHOT_DIR}` } }
+        : {}),
     });
     try {
       const pid = controller.child.pid ?? 0;
       await sleep(5000);
       io.figure(`controller-${n}-rss-empty`, rssMiB(pid).toFixed(1), "MiB");
+      await heapSnapshot(pid, `empty-${n}`);
 
       const idx = Array.from({ length: n }, (_, i) => i);
       let t = Date.now();
@@ -201,6 +240,7 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
         `${batches} batches, ${(objects / Math.max(1, batches)).toFixed(1)} objects per batch on average`,
       );
       io.figure(`controller-${n}-rss`, Math.max(...rssSamples).toFixed(1), "MiB");
+      await heapSnapshot(pid, `steady-${n}`);
     } finally {
       await controller.stop();
     }
