@@ -44,6 +44,13 @@ const STEADY_WINDOW_S = 30;
 const COMMIT_CONCURRENCY = 20;
 /** A folder here makes the controller write a heap snapshot (SIGUSR2) empty and in steady state. */
 const HEAP_SNAPSHOT_DIR = process.env.LAGSCALE_BENCH_HEAPSNAPSHOT_DIR;
+/** Node options for the controller, to compare V8 settings (the snapshot's are added). */
+const CONTROLLER_NODE_OPTIONS = [
+  process.env.LAGSCALE_BENCH_CONTROLLER_NODE_OPTIONS ?? "",
+  HEAP_SNAPSHOT_DIR ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${HEAP_SNAPSHOT_DIR}` : "",
+]
+  .join(" ")
+  .trim();
 
 /** `--n 1000` or `--n=1000,10000` from argv; default both sizes. */
 export function sizesFromArgv(argv: readonly string[]): number[] {
@@ -57,11 +64,14 @@ export function sizesFromArgv(argv: readonly string[]): number[] {
   return sizes;
 }
 
-function rssMiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+/** A `kB` line of /proc/<pid>/status (VmRSS, RssAnon, RssFile) in MiB. */
+function statusMiB(pid: number, field = "VmRSS"): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no ${field} for pid ${pid}`);
   return Number(m[1]) / 1024;
 }
+
+const rssMiB = (pid: number): number => statusMiB(pid);
 
 /**
  * With LAGSCALE_BENCH_HEAPSNAPSHOT_DIR set, asks the controller for a heap snapshot and waits until its file
@@ -136,9 +146,7 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       watchNamespaces: [ns.name],
       compiledMain: main,
       extraArgs: ["--log-level=info"],
-      ...(HEAP_SNAPSHOT_DIR
-        ? { env: { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${HEAP_SNAPSHOT_DIR}` } }
-        : {}),
+      ...(CONTROLLER_NODE_OPTIONS ? { env: { NODE_OPTIONS: CONTROLLER_NODE_OPTIONS } } : {}),
     });
     try {
       const pid = controller.child.pid ?? 0;
@@ -240,6 +248,11 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
         `${batches} batches, ${(objects / Math.max(1, batches)).toFixed(1)} objects per batch on average`,
       );
       io.figure(`controller-${n}-rss`, Math.max(...rssSamples).toFixed(1), "MiB");
+      io.note(
+        `last sample: anonymous ${statusMiB(pid, "RssAnon").toFixed(1)} MiB (heap, malloc), ` +
+          `file ${statusMiB(pid, "RssFile").toFixed(1)} MiB (node, mapped code)` +
+          (CONTROLLER_NODE_OPTIONS ? `; NODE_OPTIONS=${CONTROLLER_NODE_OPTIONS}` : ""),
+      );
       await heapSnapshot(pid, `steady-${n}`);
     } finally {
       await controller.stop();
