@@ -126,9 +126,9 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
   const ns = await createNamespace(stack, `bench-ctl-${n}`);
   const proxy = await startCountingProxy(stack.kubeconfig, mkdtempSync(path.join(tmpdir(), "bench-ctl-")));
   const k = kafka(stack.bootstrapServers);
+  const topics = Array.from({ length: TOPICS }, (_, i) => `bench-ctl-${ns.name}-${i}`);
+  const groups = Array.from({ length: GROUPS }, (_, i) => `g-bench-ctl-${ns.name}-${i}`);
   try {
-    const topics = Array.from({ length: TOPICS }, (_, i) => `bench-ctl-${ns.name}-${i}`);
-    const groups = Array.from({ length: GROUPS }, (_, i) => `g-bench-ctl-${ns.name}-${i}`);
     await withAdmin(k, async (admin) => {
       await parallel(topics, TOPICS, (t) => createTestTopic(admin, t, PARTITIONS));
       // each group commits at the end of the topic its objects read: lag 0, every object inactive
@@ -261,6 +261,15 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
     await proxy.close();
     await ns.remove();
     rest.close();
+    // the controller is stopped: its groups have no members and can go, then the topics
+    await withAdmin(k, async (admin) => {
+      await admin
+        .deleteGroups(groups)
+        .catch((e: unknown) => io.note(`could not delete groups: ${String(e)}`));
+      await admin
+        .deleteTopics({ topics, timeout: 60_000 })
+        .catch((e: unknown) => io.note(`could not delete topics: ${String(e)}`));
+    }).catch((e: unknown) => io.note(`could not clean up Kafka: ${String(e)}`));
   }
 }
 
