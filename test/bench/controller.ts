@@ -12,6 +12,10 @@
  * API server requests are counted by a proxy in front of it that only this controller talks to
  * (test/support/counting-proxy.ts): the API server's own apiserver_request_total counts every client of
  * the shared stack, including the bench's own creations.
+ *
+ * LAGSCALE_BENCH_HEAPSNAPSHOT_DIR=<dir>: heap snapshots of the controller empty and in steady state (read them
+ * with test/bench/heap-summary.ts; the snapshots themselves raise RSS). LAGSCALE_BENCH_CONTROLLER_NODE_OPTIONS:
+ * NODE_OPTIONS for the controller, to compare settings.
  */
 import { mkdtempSync, readFileSync, readdirSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
