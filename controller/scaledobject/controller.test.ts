@@ -44,9 +44,15 @@ interface Recorded {
   reads: string[];
 }
 
-/** A fake KubeIO: an informer over fixed objects, a /scale that always answers 1 replica, writes recorded. */
-function fakeKube(objects: ScaledObject[], rec: Recorded): KubeIO {
-  const byKey = new Map(objects.map((o) => [`ns/${o.metadata.name}`, o]));
+/**
+ * A fake KubeIO: an informer over the objects of `byKey` (a test may replace one, as a watch event does), a
+ * /scale that always answers 1 replica, writes recorded.
+ */
+function fakeKube(
+  objects: ScaledObject[],
+  rec: Recorded,
+  byKey = new Map(objects.map((o) => [`ns/${o.metadata.name}`, o])),
+): KubeIO {
   let onChange: ((key: string) => void) | undefined;
   const informer = {
     onChange: (h: (key: string) => void) => {
@@ -191,4 +197,50 @@ test("an evaluation past its budget is reported, and not started again while it 
   assert.equal(slowReads, 1, "the hung evaluation is not started again");
   assert.ok(rec.reads.filter((g) => g === "fast").length >= 2, "the other object goes on");
   assert.deepEqual(slowReady, ["EvaluationTimedOut"]);
+});
+
+test("an object is validated once per version: a poll of the same cached object reuses it, a new version is checked again", async () => {
+  const rec: Recorded = { statuses: [], events: [], reads: [] };
+  const reader = {
+    read: async (request: LagRequest) => {
+      rec.reads.push(request.consumerGroup);
+      return {
+        ok: true,
+        topics: ["orders"],
+        partitions: [{ topic: "orders", partition: 0, committed: 1, logEnd: 1 }],
+      };
+    },
+    stats: () => ({ clusters: [] }),
+    close: async () => undefined,
+  } as unknown as LagReader; // a fake: read is what the controller calls
+  const first = scaledObject("x");
+  const byKey = new Map([["ns/x", first]]);
+  const controller = new ScaledObjectController({
+    kube: fakeKube([first], rec, byKey),
+    reader,
+    metrics: new ControllerMetrics(new Registry()),
+    logger: createLogger("controller-test", "silent"),
+    authSources: {} as AuthSources,
+    random: () => 0,
+  });
+  controller.start();
+  await sleep(1_300);
+  // The informer never changes a cached object in place; doing so here shows the first check is reused.
+  (first.spec as { maxReplicaCount?: number }).maxReplicaCount = -1;
+  await sleep(1_000);
+  const readsWhileReused = rec.reads.length;
+  const warningsWhileReused = rec.events.filter((e) => e.type === "Warning").length;
+  // A new version, as a watch event delivers it, is validated again: its invalid spec is reported.
+  const second = structuredClone(first);
+  byKey.set("ns/x", second);
+  await sleep(1_300);
+  await controller.stop();
+
+  assert.ok(readsWhileReused >= 2, `polled ${readsWhileReused} times with the first check`);
+  assert.equal(warningsWhileReused, 0);
+  const reasons = rec.statuses.map(
+    (s) => (s.changes.conditions as { reason: string }[] | undefined)?.[0]?.reason,
+  );
+  assert.ok(reasons.includes("ScaledObjectCheckFailed"), `reasons: ${reasons.join(", ")}`);
+  assert.match(rec.events.find((e) => e.type === "Warning")?.message ?? "", /maxReplicaCount/);
 });

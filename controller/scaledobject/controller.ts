@@ -161,6 +161,10 @@ type Prepared =
       reads: Map<number, { started: number; result: Promise<LagReadResult> }>;
     };
 
+/** A ScaledObject's validation (core/crd) and scaling spec, or why it cannot be evaluated. */
+type Checked =
+  { ok: true; resolved: ResolvedScaledObject; spec: ScalingSpec } | { ok: false; message: string };
+
 function fingerprint(so: ScaledObject): string {
   const a = so.metadata.annotations ?? {};
   const sorted = Object.keys(a)
@@ -188,6 +192,7 @@ export class ScaledObjectController implements ReportsSource {
   private readonly loops: EvaluationLoops;
   private readonly early = new EarlyEvaluations();
   private readonly states = new Map<string, ObjectState>();
+  private readonly checks = new WeakMap<ScaledObject, Checked>();
   private readonly log: Logger;
   private readonly now: () => number;
   private stopped = false;
@@ -539,6 +544,31 @@ export class ScaledObjectController implements ReportsSource {
     }
   }
 
+  /**
+   * The object's validation and scaling spec, computed once per version of it: the informer replaces the
+   * cached object on every change, so an unchanged object polled again reuses them (no schema walk and
+   * clone per poll). Weak: a replaced or deleted object's entry goes with it.
+   */
+  private checked(so: ScaledObject): Checked {
+    const known = this.checks.get(so);
+    if (known) return known;
+    // The informer's object carries server fields the schema does not know in status; validate the spec.
+    const v = validateScaledObject({
+      apiVersion: so.apiVersion,
+      kind: so.kind,
+      metadata: so.metadata,
+      spec: so.spec,
+    });
+    let c: Checked;
+    if (!v.ok) c = { ok: false, message: v.errors.map((e) => `${e.path}: ${e.message}`).join("; ") };
+    else {
+      const spec = scalingSpecFor(v.resolved.spec);
+      c = spec.ok ? { ok: true, resolved: v.resolved, spec: spec.spec } : { ok: false, message: spec.error };
+    }
+    this.checks.set(so, c);
+    return c;
+  }
+
   private async prepare(due: DueKey): Promise<Prepared> {
     const so = this.informer.get(due.key);
     if (!so || so.metadata.deletionTimestamp || this.stopped) return { kind: "skip" };
@@ -547,16 +577,8 @@ export class ScaledObjectController implements ReportsSource {
       reason: "ScaledObjectCheckFailed" | "ErrorGettingCurrentReplicas" = "ScaledObjectCheckFailed",
     ): Prepared => ({ kind: "failed", so, reason, message, due });
 
-    // The informer's object carries server fields the schema does not know in status; validate the spec.
-    const v = validateScaledObject({
-      apiVersion: so.apiVersion,
-      kind: so.kind,
-      metadata: so.metadata,
-      spec: so.spec,
-    });
-    if (!v.ok) return failed(v.errors.map((e) => `${e.path}: ${e.message}`).join("; "));
-    const spec = scalingSpecFor(v.resolved.spec);
-    if (!spec.ok) return failed(spec.error);
+    const v = this.checked(so);
+    if (!v.ok) return failed(v.message);
     const pauseParse = parsePauseAnnotations(so.metadata.annotations);
     if (!pauseParse.ok) return failed(`${pauseParse.error.path}: ${pauseParse.error.message}`);
     const p = pauseParse.value;
@@ -616,7 +638,7 @@ export class ScaledObjectController implements ReportsSource {
       kind: "ready",
       so,
       resolved: v.resolved,
-      spec: spec.spec,
+      spec: v.spec,
       scale,
       readyReplicas,
       pause,

@@ -12,8 +12,12 @@
  * API server requests are counted by a proxy in front of it that only this controller talks to
  * (test/support/counting-proxy.ts): the API server's own apiserver_request_total counts every client of
  * the shared stack, including the bench's own creations.
+ *
+ * LAGSCALE_BENCH_HEAPSNAPSHOT_DIR=<dir>: heap snapshots of the controller empty and in steady state (read them
+ * with test/bench/heap-summary.ts; the snapshots themselves raise RSS). LAGSCALE_BENCH_CONTROLLER_NODE_OPTIONS:
+ * NODE_OPTIONS for the controller, to compare settings.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { StackInfo } from "../stack/types.js";
@@ -40,6 +44,17 @@ const POLL_S = 10;
 /** Parallel creations: enough to keep the API server busy without swamping a 2-core machine. */
 const CREATE_CONCURRENCY = 32;
 const STEADY_WINDOW_S = 30;
+/** Consumer groups committed at once: each commit waits on its group coordinator, not on this machine. */
+const COMMIT_CONCURRENCY = 20;
+/** A folder here makes the controller write a heap snapshot (SIGUSR2) empty and in steady state. */
+const HEAP_SNAPSHOT_DIR = process.env.LAGSCALE_BENCH_HEAPSNAPSHOT_DIR;
+/** Node options for the controller, to compare V8 settings (the snapshot's are added). */
+const CONTROLLER_NODE_OPTIONS = [
+  process.env.LAGSCALE_BENCH_CONTROLLER_NODE_OPTIONS ?? "",
+  HEAP_SNAPSHOT_DIR ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${HEAP_SNAPSHOT_DIR}` : "",
+]
+  .join(" ")
+  .trim();
 
 /** `--n 1000` or `--n=1000,10000` from argv; default both sizes. */
 export function sizesFromArgv(argv: readonly string[]): number[] {
@@ -53,10 +68,53 @@ export function sizesFromArgv(argv: readonly string[]): number[] {
   return sizes;
 }
 
-function rssMiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+/** A `kB` line of /proc/<pid>/status (VmRSS, RssAnon, RssFile) in MiB. */
+function statusMiB(pid: number, field = "VmRSS"): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no ${field} for pid ${pid}`);
   return Number(m[1]) / 1024;
+}
+
+const rssMiB = (pid: number): number => statusMiB(pid);
+
+/**
+ * With LAGSCALE_BENCH_HEAPSNAPSHOT_DIR set, asks the controller for a heap snapshot and waits until its file
+ * is complete (node writes `Heap.<date>.<pid>...heapsnapshot` into the diagnostic folder).
+ */
+async function heapSnapshot(pid: number, label: string): Promise<void> {
+  if (!HEAP_SNAPSHOT_DIR) return;
+  const before = new Set(readdirSync(HEAP_SNAPSHOT_DIR));
+  process.kill(pid, "SIGUSR2");
+  let lastSize = -1;
+  for (let waited = 0; waited < 300_000; waited += 2000) {
+    await sleep(2000);
+    const file = readdirSync(HEAP_SNAPSHOT_DIR).find((f) => !before.has(f) && f.endsWith(".heapsnapshot"));
+    if (!file) continue;
+    // complete once its size stops changing for one check
+    const size = statSync(path.join(HEAP_SNAPSHOT_DIR, file)).size;
+    if (size > 0 && size === lastSize) {
+      renameSync(path.join(HEAP_SNAPSHOT_DIR, file), path.join(HEAP_SNAPSHOT_DIR, `${label}.heapsnapshot`));
+      console.log(`  heap snapshot ${label}: ${path.join(HEAP_SNAPSHOT_DIR, `${label}.heapsnapshot`)}`);
+      return;
+    }
+    lastSize = size;
+  }
+  throw new Error(`no heap snapshot from pid ${pid} in ${HEAP_SNAPSHOT_DIR} after 300 s`);
+}
+
+/**
+ * The controller's /metrics. A busy controller with 10,000 objects (many series) can take longer than the
+ * test helper's 5 s to answer, which is not what this bench measures: up to 60 s, three tries.
+ */
+async function scrape(port: number): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(60_000) });
+      return await res.text();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 }
 
 /** A quantile of a prom-client summary in Prometheus text. */
@@ -87,13 +145,19 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
   const ns = await createNamespace(stack, `bench-ctl-${n}`);
   const proxy = await startCountingProxy(stack.kubeconfig, mkdtempSync(path.join(tmpdir(), "bench-ctl-")));
   const k = kafka(stack.bootstrapServers);
+  const topics = Array.from({ length: TOPICS }, (_, i) => `bench-ctl-${ns.name}-${i}`);
+  const groups = Array.from({ length: GROUPS }, (_, i) => `g-bench-ctl-${ns.name}-${i}`);
   try {
-    const topics = Array.from({ length: TOPICS }, (_, i) => `bench-ctl-${ns.name}-${i}`);
-    const groups = Array.from({ length: GROUPS }, (_, i) => `g-bench-ctl-${ns.name}-${i}`);
     await withAdmin(k, async (admin) => {
-      for (const t of topics) await createTestTopic(admin, t, PARTITIONS);
-      // each group commits at the end of the topics its objects read: lag 0, every object inactive
-      for (let g = 0; g < GROUPS; g++) await commitAtEnd(admin, groups[g] ?? "", topics[g % TOPICS] ?? "");
+      await parallel(topics, TOPICS, (t) => createTestTopic(admin, t, PARTITIONS));
+      // each group commits at the end of the topic its objects read: lag 0, every object inactive
+      const t0 = Date.now();
+      await parallel(
+        groups.map((g, i) => ({ g, topic: topics[i % TOPICS] ?? "" })),
+        COMMIT_CONCURRENCY,
+        ({ g, topic }) => commitAtEnd(admin, g, topic),
+      );
+      io.note(`${GROUPS} consumer groups committed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     });
     const controller = await startController({
       stack: { ...stack, kubeconfig: proxy.kubeconfig },
@@ -101,11 +165,13 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       watchNamespaces: [ns.name],
       compiledMain: main,
       extraArgs: ["--log-level=info"],
+      ...(CONTROLLER_NODE_OPTIONS ? { env: { NODE_OPTIONS: CONTROLLER_NODE_OPTIONS } } : {}),
     });
     try {
       const pid = controller.child.pid ?? 0;
       await sleep(5000);
       io.figure(`controller-${n}-rss-empty`, rssMiB(pid).toFixed(1), "MiB");
+      await heapSnapshot(pid, `empty-${n}`);
 
       const idx = Array.from({ length: n }, (_, i) => i);
       let t = Date.now();
@@ -139,7 +205,7 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       io.figure(`controller-${n}-create-scaledobjects`, ((created - t) / 1000).toFixed(1), "s");
       const re = new RegExp(`^lagscale_scaled_object_evaluations_total\\{namespace="${ns.name}",`, "gm");
       for (;;) {
-        const evaluated = (await controller.metrics()).match(re)?.length ?? 0;
+        const evaluated = (await scrape(controller.metricsPort)).match(re)?.length ?? 0;
         if (evaluated >= n) break;
         if (Date.now() - t > 30 * 60_000) throw new Error(`only ${evaluated} of ${n} evaluated after 30 min`);
         await sleep(1000);
@@ -153,14 +219,14 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       await sleep((POLL_S + 5) * 1000);
       const before = {
         seen: proxy.seen.length,
-        kafka: counterTotal(await controller.metrics(), "lagscale_kafka_requests_total"),
+        kafka: counterTotal(await scrape(controller.metricsPort), "lagscale_kafka_requests_total"),
       };
       const rssSamples: number[] = [];
       for (let s = 0; s < STEADY_WINDOW_S; s += 5) {
         await sleep(5000);
         rssSamples.push(rssMiB(pid));
       }
-      const text = await controller.metrics();
+      const text = await scrape(controller.metricsPort);
       const window = proxy.seen.slice(before.seen);
       const byVerb = countByVerb(window);
       for (const verb of ["get", "list", "watch", "create", "patch", "update", "delete"]) {
@@ -201,6 +267,12 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
         `${batches} batches, ${(objects / Math.max(1, batches)).toFixed(1)} objects per batch on average`,
       );
       io.figure(`controller-${n}-rss`, Math.max(...rssSamples).toFixed(1), "MiB");
+      io.note(
+        `last sample: anonymous ${statusMiB(pid, "RssAnon").toFixed(1)} MiB (heap, malloc), ` +
+          `file ${statusMiB(pid, "RssFile").toFixed(1)} MiB (node, mapped code)` +
+          (CONTROLLER_NODE_OPTIONS ? `; NODE_OPTIONS=${CONTROLLER_NODE_OPTIONS}` : ""),
+      );
+      await heapSnapshot(pid, `steady-${n}`);
     } finally {
       await controller.stop();
     }
@@ -208,6 +280,15 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
     await proxy.close();
     await ns.remove();
     rest.close();
+    // the controller is stopped: its groups have no members and can go, then the topics
+    await withAdmin(k, async (admin) => {
+      await admin
+        .deleteGroups(groups)
+        .catch((e: unknown) => io.note(`could not delete groups: ${String(e)}`));
+      await admin
+        .deleteTopics({ topics, timeout: 60_000 })
+        .catch((e: unknown) => io.note(`could not delete topics: ${String(e)}`));
+    }).catch((e: unknown) => io.note(`could not clean up Kafka: ${String(e)}`));
   }
 }
 

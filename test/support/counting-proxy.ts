@@ -84,6 +84,9 @@ export async function startCountingProxy(stackKubeconfig: string, dir: string): 
     res.on("close", () => up.destroy());
     req.pipe(up);
   });
+  // Node closes idle keep-alive connections after 5 s; a client reusing one at that moment gets "socket hang
+  // up" (seen at 10,000 objects). The API server keeps them far longer, so the proxy does too.
+  server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   const kubeconfig = path.join(dir, `counting-proxy-${port}.kubeconfig`);
