@@ -35,7 +35,8 @@ import {
   withAdmin,
 } from "../support/controller.js";
 import { compileController } from "./compiled.js";
-import { counterTotal, sleep, type ReactionBenchIO } from "./reaction.js";
+import { counterTotal } from "../support/prom-text.js";
+import { sleep, type ReactionBenchIO } from "./reaction.js";
 
 const TOPICS = 10;
 const PARTITIONS = 10;

@@ -13,6 +13,7 @@
  * BENCH_BURSTS (default 5) bursts. Before that, the watch alone on 1, 10 and 100 topics: its Kafka requests
  * per second.
  */
+import { counterTotal } from "../support/prom-text.js";
 import { pino } from "pino";
 import { EndOffsetWatch } from "../../core/kafka/end-offset-watch.js";
 import type { StackInfo } from "../stack/types.js";
@@ -67,15 +68,6 @@ export function envInt(name: string, fallback: number): number {
 }
 
 export const sleep = (ms: number): Promise<unknown> => new Promise((r) => setTimeout(r, ms));
-
-/** Total of a counter family (all label sets) in Prometheus text. */
-export function counterTotal(text: string, name: string): number {
-  let total = 0;
-  for (const line of text.split("\n")) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.split(" ").at(-1));
-  }
-  return total;
-}
 
 /**
  * Waits for a moment of the poll period drawn at random (polls fall on multiples of it, loops.ts), so that

@@ -42,10 +42,10 @@ import {
   type TestNamespace,
 } from "../support/controller.js";
 import { waitFor } from "../support/wait.js";
+import { counterTotal } from "../support/prom-text.js";
 import { compileController } from "./compiled.js";
 import {
   atRandomMomentOfPoll,
-  counterTotal,
   envInt,
   POLL_S,
   scaleWrites,

@@ -20,7 +20,6 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { SIDECAR_CONTAINER } from "../../controller/inject/sidecar.js";
-import { INJECT_KEY } from "../../controller/inject/optin.js";
 import { LEADER_LABEL } from "../../controller/leader/pod-label.js";
 import type { KubeRest } from "../../controller/kube/index.js";
 import {
@@ -34,10 +33,13 @@ import {
   kafkaTrigger,
   kubectlPath,
   kubeRest,
+  livePods,
   produce,
   scaledObject,
   waitForReplicas,
   withAdmin,
+  withSidecarOptIn,
+  type PodView,
   type TestNamespace,
 } from "../support/controller.js";
 import { podRunnerMissing } from "../support/kube.js";
@@ -422,19 +424,6 @@ describe("the chart renders and validates", () => {
   });
 });
 
-interface PodView {
-  metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
-  spec: { initContainers?: { name: string }[]; containers: { name: string }[] };
-  status?: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
-}
-
-async function podsOf(rest: KubeRest, ns: string, selector: string): Promise<PodView[]> {
-  const list = await rest.get<{ items: PodView[] }>(
-    `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`,
-  );
-  return list.items.filter((p) => !p.metadata.deletionTimestamp);
-}
-
 const ready = (p: PodView) =>
   p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
@@ -489,7 +478,7 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
     const pods = await waitFor(
       "two ready controller pods, one labelled leader",
       async () => {
-        const p = await podsOf(rest, releaseNs.name, selector());
+        const p = await livePods(rest, releaseNs.name, selector());
         return p.filter(ready).length === 2 &&
           p.filter((x) => x.metadata.labels?.[LEADER_LABEL] === "true").length === 1
           ? p
@@ -543,9 +532,7 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
       group,
       sleepSeconds: 1,
     });
-    const template = (consumer.spec as { template: { metadata: { labels: Record<string, string> } } })
-      .template;
-    template.metadata.labels[INJECT_KEY] = "enabled";
+    withSidecarOptIn(consumer);
     await createDeployment(rest, consumer);
     await createScaledObject(
       rest,
@@ -560,7 +547,7 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
     const [pod] = await waitFor(
       "the consumer pod, made when lagscale scaled the Deployment from 0 to minReplicaCount",
       async () => {
-        const p = await podsOf(rest, app.name, "app=consumer");
+        const p = await livePods(rest, app.name, "app=consumer");
         return p.length === 1 ? p : undefined;
       },
       // the ReplicaSet's pod comes from the stack's kube-controller-manager: over a minute once on a busy stack

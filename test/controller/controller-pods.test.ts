@@ -18,12 +18,16 @@ import {
   installCrds,
   kafka,
   kubeRest,
+  livePods,
   produce,
   scaledObject,
   waitForReplicas,
   withAdmin,
+  withSidecarOptIn,
+  type PodView,
   type TestNamespace,
 } from "../support/controller.js";
+import { counterTotal } from "../support/prom-text.js";
 import { loadStack } from "../support/stack.js";
 import { podRunnerMissing } from "../support/kube.js";
 import { waitFor } from "../support/wait.js";
@@ -31,50 +35,15 @@ import { uniqueName } from "../stack/kafka/client.js";
 import { installController, type InstalledController } from "../stack/lagscale/deploy.js";
 import { METRICS_PORT } from "../stack/lagscale/install.js";
 import { SIDECAR_CONTAINER } from "../../controller/inject/sidecar.js";
-import { INJECT_KEY, INJECT_STATUS_ANNOTATION } from "../../controller/inject/index.js";
+import { INJECT_STATUS_ANNOTATION } from "../../controller/inject/index.js";
 import type { KubeRest } from "../../controller/kube/index.js";
 
 const stack = loadStack();
 const skip = podRunnerMissing(stack);
 
-interface PodView {
-  metadata: {
-    name: string;
-    annotations?: Record<string, string>;
-    creationTimestamp?: string;
-    labels?: Record<string, string>;
-  };
-  spec: { initContainers?: { name: string }[]; containers: { name: string }[] };
-  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
-}
-
-async function podsOf(rest: KubeRest, ns: string, app: string): Promise<PodView[]> {
-  const list = await rest.get<{ items: (PodView & { metadata: { deletionTimestamp?: string } })[] }>(
-    `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(`app=${app}`)}`,
-  );
-  return list.items.filter((p) => !p.metadata.deletionTimestamp);
-}
-
-/** Sum of a counter's samples in Prometheus text, for the lines that contain `labels`. */
-function counter(text: string, name: string, labels = ""): number {
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith(name) && l.includes(labels))
-    .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
-}
-
 async function metricsOf(ip: string): Promise<string> {
   const res = await fetch(`http://${ip}:${METRICS_PORT}/metrics`, { signal: AbortSignal.timeout(3_000) });
   return res.text();
-}
-
-function optedIn(d: Record<string, unknown>): Record<string, unknown> {
-  const spec = d.spec as {
-    template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> } };
-  };
-  spec.template.metadata.labels[INJECT_KEY] = "enabled";
-  spec.template.metadata.annotations = { ...spec.template.metadata.annotations, [INJECT_KEY]: "enabled" };
-  return d;
 }
 
 describe(
@@ -129,7 +98,7 @@ describe(
     let consumerPods: PodView[] = [];
 
     it("an opted-in Deployment gets the sidecar from the mutating webhook, and the leader accepts its reports", async () => {
-      const consumer = optedIn(
+      const consumer = withSidecarOptIn(
         consumerDeployment({
           namespace: app.name,
           name: "consumer",
@@ -155,7 +124,7 @@ describe(
       consumerPods = await waitFor(
         "the consumer pod",
         async () => {
-          const pods = await podsOf(rest, app.name, "consumer");
+          const pods = await livePods(rest, app.name, "app=consumer");
           return pods.length === 1 ? pods : undefined;
         },
         60_000,
@@ -174,7 +143,7 @@ describe(
       await waitFor(
         `reports accepted by the leader ${leader.name}`,
         async () =>
-          counter(await metricsOf(leader.ip), "lagscale_reports_received_total", 'code="200"') > 0
+          counterTotal(await metricsOf(leader.ip), "lagscale_reports_received_total", 'code="200"') > 0
             ? true
             : undefined,
         60_000,
@@ -185,7 +154,11 @@ describe(
       const before = await installed.pods();
       const old = before.find((p) => p.leader)!;
       const other = before.find((p) => !p.leader)!;
-      const otherBefore = counter(await metricsOf(other.ip), "lagscale_reports_received_total", 'code="200"');
+      const otherBefore = counterTotal(
+        await metricsOf(other.ip),
+        "lagscale_reports_received_total",
+        'code="200"',
+      );
       await rest.delete(`/api/v1/namespaces/${controllerNs}/pods/${old.name}?gracePeriodSeconds=0`);
       const killedAt = Date.now();
       await waitFor(
@@ -193,7 +166,7 @@ describe(
         async () => {
           const now = await installed.pods();
           if (!now.find((p) => p.name === other.name)?.leader) return undefined;
-          const accepted = counter(
+          const accepted = counterTotal(
             await metricsOf(other.ip),
             "lagscale_reports_received_total",
             'code="200"',
@@ -224,7 +197,7 @@ describe(
       const started = Date.now();
       await createDeployment(
         rest,
-        optedIn(
+        withSidecarOptIn(
           consumerDeployment({
             namespace: app.name,
             name: "lonely",
@@ -239,7 +212,7 @@ describe(
       const [pod] = await waitFor(
         "the lonely pod",
         async () => {
-          const pods = await podsOf(rest, app.name, "lonely");
+          const pods = await livePods(rest, app.name, "app=lonely");
           return pods.length === 1 ? pods : undefined;
         },
         60_000,
@@ -253,7 +226,7 @@ describe(
       await waitFor(
         "the lonely pod to run",
         async () => {
-          const [p] = await podsOf(rest, app.name, "lonely");
+          const [p] = await livePods(rest, app.name, "app=lonely");
           return p?.status?.phase === "Running" ? true : undefined;
         },
         60_000,

@@ -10,6 +10,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Kafka, logLevel, Partitioners, type Admin, type SASLOptions } from "kafkajs";
 import YAML from "yaml";
+import { INJECT_KEY } from "../../controller/inject/optin.js";
 import { KubeRest, isNotFound, loadKubeConfig } from "../../controller/kube/index.js";
 import { kubeBinDir } from "../stack/kube/control-plane.js";
 import { createTopic } from "../stack/kafka/index.js";
@@ -338,6 +339,37 @@ export function consumerDeployment(o: ConsumerDeploymentOptions): Record<string,
       },
     },
   };
+}
+
+/** What tests read of a pod. */
+export interface PodView {
+  metadata: {
+    name: string;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
+  spec: { initContainers?: { name: string }[]; containers: { name: string }[] };
+  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
+}
+
+/** The pods of `ns` that `selector` selects and that are not being deleted. */
+export async function livePods(rest: KubeRest, ns: string, selector: string): Promise<PodView[]> {
+  const list = await rest.get<{ items: PodView[] }>(
+    `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`,
+  );
+  return list.items.filter((p) => !p.metadata.deletionTimestamp);
+}
+
+/** The Deployment (changed in place) with its pods opting in to the sidecar: label and annotation, as a user's. */
+export function withSidecarOptIn(d: Record<string, unknown>): Record<string, unknown> {
+  const spec = d.spec as {
+    template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> } };
+  };
+  spec.template.metadata.labels[INJECT_KEY] = "enabled";
+  spec.template.metadata.annotations = { ...spec.template.metadata.annotations, [INJECT_KEY]: "enabled" };
+  return d;
 }
 
 export async function createDeployment(rest: KubeRest, deployment: Record<string, unknown>): Promise<void> {
