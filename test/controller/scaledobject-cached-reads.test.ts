@@ -206,8 +206,16 @@ test("a steady controller sends the API server no reads and no writes per evalua
   });
   // lag 5 > activationLagThreshold 0: activation to 1 replica, possible only with the new password
   await waitForReplicas(rest, ns.name, "rotating", 1, 60_000);
-  const so = await getScaledObject(rest, ns.name, "rotating");
-  assert.equal(so?.status?.currentLag, 5);
+  // the status is written just after the /scale write
+  const so = await waitFor(
+    "rotating: status.currentLag",
+    async () => {
+      const o = await getScaledObject(rest, ns.name, "rotating");
+      return o?.status?.currentLag !== undefined ? o : undefined;
+    },
+    10_000,
+  );
+  assert.equal(so.status?.currentLag, 5);
 
   // a watch starts with a list (of the one Secret its field selector names); no Secret is read by name
   const secretReads = proxy.seen.filter((r) => r.path.includes("/secrets") && r.verb === "get");

@@ -100,14 +100,29 @@ test(
 
         await annotate("paused", { "lagscale.io/paused-replicas": "2" });
         await waitForReplicas(rest, ns.name, "paused", 2, 20_000);
-        const held = await getScaledObject(rest, ns.name, "paused");
-        assert.equal(held?.status?.pausedReplicaCount, 2);
+        // the status is written just after the /scale write
+        const held = await waitFor(
+          "paused: status.pausedReplicaCount",
+          async () => {
+            const o = await getScaledObject(rest, ns.name, "paused");
+            return o?.status?.pausedReplicaCount !== undefined ? o : undefined;
+          },
+          10_000,
+        );
+        assert.equal(held.status?.pausedReplicaCount, 2);
         await sleep(4_000);
         assert.equal((await deploymentReplicas(rest, ns.name, "paused")).spec, 2, "held at paused-replicas");
 
         await annotate("paused", { "autoscaling.keda.sh/paused": null, "lagscale.io/paused-replicas": null });
         await waitForReplicas(rest, ns.name, "paused", 5, 20_000);
-        const resumed = await getScaledObject(rest, ns.name, "paused");
+        const resumed = await waitFor(
+          "resumed: the Paused condition",
+          async () => {
+            const o = await getScaledObject(rest, ns.name, "paused");
+            return condition(o, "Paused") !== "True" ? o : undefined;
+          },
+          10_000,
+        );
         assert.equal(condition(resumed, "Paused"), "False");
         assert.equal(resumed?.status?.pausedReplicaCount, undefined);
         const reasons = (await eventsFor(rest, ns.name, "ScaledObject", "paused")).map((e) => e.reason);
