@@ -8,6 +8,7 @@
  * needs a real port), Go durations with ms, s, m or h, Kubernetes names.
  */
 import { Type, type TSchema } from "@sinclair/typebox";
+import { METRICS_NAMES } from "../controller/metrics-names.js";
 
 const DURATION = "^(\\d+(\\.\\d+)?(ms|s|m|h))+$";
 const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
@@ -286,6 +287,14 @@ export const ChartValues = obj(
     ),
     metrics: obj(
       {
+        names: Type.Union(
+          METRICS_NAMES.map((n) => Type.Literal(n)),
+          {
+            default: "lagscale",
+            description:
+              "`--metrics-names`: the families KEDA also has under `lagscale_` names, KEDA's `keda_` names, or both",
+          },
+        ),
         serviceMonitor: obj(
           {
             enabled: Type.Boolean({

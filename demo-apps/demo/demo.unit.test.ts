@@ -90,8 +90,8 @@ test("sourceImagePatch: the demo images map to their sources on lagscale.local/n
   });
 });
 
-test("the talk's ScaledObject, with lagscale's apiVersion and the given brokers", () => {
-  const so = scaledObject(["127.0.0.1:9092"]);
+test("the talk's ScaledObject from demo-apps/manifests, with lagscale's apiVersion and the given brokers", () => {
+  const so = scaledObject(path.join(repoRoot, "demo-apps", "manifests"), ["127.0.0.1:9092"]);
   assert.equal(so.apiVersion, "lagscale.io/v1alpha1");
   assert.deepEqual(so.spec, {
     scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "kafka-consumer" },

@@ -222,7 +222,7 @@ async function main(args: DemoArgs, state: State): Promise<void> {
 
   // 5. The ScaledObject.
   step(5, "the talk's ScaledObject (apiVersion lagscale.io/v1alpha1)");
-  const so = scaledObject(stack.bootstrapServers);
+  const so = scaledObject(path.join(repoRoot, "demo-apps", "manifests"), stack.bootstrapServers);
   await apply(kube, so);
   note(
     `${describeObject(so)} applied: ${CONSUMER} between 0 (idle) / 1 and ${MAX_REPLICAS} replicas, lagThreshold 10,`,

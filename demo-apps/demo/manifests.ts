@@ -28,6 +28,14 @@ export const LAGSCALE_NAMESPACE = "lagscale";
 /** The ScaledObject's trigger (the injector configures the sidecar from it). */
 export const LAG_THRESHOLD = 10;
 
+/** The talk's ScaledObject, applied after the workloads (the validating webhook wants its target to exist). */
+export const SCALED_OBJECT_FILE = "scaledobject.yaml";
+/** The ScaledObject's spec as far as the demo reads it. */
+interface ScaledObjectSpec {
+  triggers?: { type: string; metadata?: Record<string, string> }[];
+  [field: string]: unknown;
+}
+
 /** Applied in this order. topic-job.yaml is left out: the demo creates the topic with the Kafka admin API. */
 export const MANIFEST_FILES = [
   "namespace.yaml",
@@ -132,33 +140,20 @@ export function sourceImagePatch(deployment: V1Deployment): { image: string; arg
   return undefined;
 }
 
-/** The talk's ScaledObject (SEED.md), with lagscale's apiVersion and the stack's bootstrap servers. */
-export function scaledObject(bootstrapServers: string[]): KubernetesObject & { spec: unknown } {
-  return {
-    apiVersion: "lagscale.io/v1alpha1",
-    kind: "ScaledObject",
-    metadata: { name: SCALED_OBJECT, namespace: NAMESPACE },
-    spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: CONSUMER },
-      pollingInterval: 10,
-      cooldownPeriod: 30,
-      idleReplicaCount: 0,
-      minReplicaCount: 1,
-      maxReplicaCount: 5,
-      triggers: [
-        {
-          type: "kafka",
-          metadata: {
-            bootstrapServers: bootstrapServers.join(","),
-            consumerGroup: GROUP,
-            topic: TOPIC,
-            lagThreshold: String(LAG_THRESHOLD),
-            offsetResetPolicy: "latest",
-            allowIdleConsumers: "false",
-            version: "1.0.0",
-          },
-        },
-      ],
-    },
-  };
+/**
+ * The talk's ScaledObject (SEED.md) as `demo-apps/manifests/scaledobject.yaml` says it, with the stack's
+ * bootstrap servers in place of Strimzi's bootstrap Service.
+ */
+export function scaledObject(
+  dir: string,
+  bootstrapServers: string[],
+): KubernetesObject & { spec: ScaledObjectSpec } {
+  const file = path.join(dir, SCALED_OBJECT_FILE);
+  const [so] = loadAllYaml(readFileSync(file, "utf8")) as (KubernetesObject & { spec?: ScaledObjectSpec })[];
+  const trigger = so?.spec?.triggers?.find((t) => t.type === "kafka");
+  if (!so?.spec || so.kind !== "ScaledObject" || !trigger) {
+    throw new Error(`${file}: expected a ScaledObject with a kafka trigger`);
+  }
+  trigger.metadata = { ...trigger.metadata, bootstrapServers: bootstrapServers.join(",") };
+  return { ...so, spec: so.spec };
 }
