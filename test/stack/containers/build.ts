@@ -52,6 +52,18 @@ export interface CachedBuild {
   prepare?: () => Promise<void>;
 }
 
+/** The tag of this build's result: the name's repository and the hash of everything the image is made of. */
+export async function cachedTag(b: CachedBuild): Promise<string> {
+  return hashedTag(
+    b.name,
+    inputsHash([
+      ...b.inputs,
+      { name: "dockerfile", content: await readFile(b.dockerfile) },
+      ...Object.entries(b.buildArgs ?? {}).map(([k, v]) => ({ name: `arg:${k}`, content: v })),
+    ]),
+  );
+}
+
 export async function buildCached(
   p: Podman,
   b: CachedBuild,
@@ -59,12 +71,7 @@ export async function buildCached(
   progress: (line: string) => void,
 ): Promise<BuiltImage> {
   const args = b.buildArgs ?? {};
-  const hash = inputsHash([
-    ...b.inputs,
-    { name: "dockerfile", content: await readFile(b.dockerfile) },
-    ...Object.entries(args).map(([k, v]) => ({ name: `arg:${k}`, content: v })),
-  ]);
-  const tag = hashedTag(b.name, hash);
+  const tag = await cachedTag(b);
   const started = Date.now();
   let built = false;
   if (!(await imageExists(p, tag))) {

@@ -13,7 +13,7 @@ import type { BuiltImage } from "../types.js";
 import { repoRoot } from "../paths.js";
 import { run } from "../process.js";
 import { ensureDebianBase, ensureNodeBase } from "./base-images.js";
-import { buildCached, imageFacts, listFiles, megabytes, type Podman } from "./build.js";
+import { buildCached, imageFacts, listFiles, megabytes, type CachedBuild, type Podman } from "./build.js";
 import { contextSources, ignoreMatcher, normalizeSource, type HashedInput } from "./inputs.js";
 import { ensureKafkaImage } from "./kafka-image.js";
 
@@ -68,6 +68,27 @@ async function npmVolumes(cacheDir: string): Promise<string[]> {
   return volumes;
 }
 
+/** The build of one app image on `base` (its reference and id); `extra` does not change the hash. */
+export async function appBuild(
+  app: (typeof APP_IMAGES)[number],
+  base: { ref: string; id: string },
+  extra: { volumes?: string[]; commit?: string } = {},
+): Promise<CachedBuild> {
+  const dockerfile = path.join(repoRoot, app.dockerfile);
+  const ignorefile = existsSync(`${dockerfile}.dockerignore`) ? `${dockerfile}.dockerignore` : undefined;
+  return {
+    name: app.name,
+    dockerfile,
+    context: repoRoot,
+    ...(ignorefile ? { ignorefile } : {}),
+    inputs: [...(await dockerfileInputs(dockerfile, ignorefile)), { name: "base", content: base.id }],
+    buildArgs: { BASE: base.ref },
+    // the commit of the first build of this content; a commit that changes nothing the image holds reuses it
+    unhashedArgs: { GIT_COMMIT: extra.commit ?? "unknown" },
+    ...(extra.volumes ? { volumes: extra.volumes } : {}),
+  };
+}
+
 export async function ensureImages(o: {
   podman: Podman;
   cacheDir: string;
@@ -98,27 +119,10 @@ export async function ensureImages(o: {
   }
 
   const volumes = await npmVolumes(o.cacheDir);
-  const commit = await run("git", ["rev-parse", "--short", "HEAD"], { cwd: repoRoot });
+  const head = await run("git", ["rev-parse", "--short", "HEAD"], { cwd: repoRoot });
+  const commit = head.code === 0 ? head.output.trim() : "unknown";
   for (const app of APP_IMAGES) {
-    const dockerfile = path.join(repoRoot, app.dockerfile);
-    const ignorefile = existsSync(`${dockerfile}.dockerignore`) ? `${dockerfile}.dockerignore` : undefined;
-    const built = await buildCached(
-      o.podman,
-      {
-        name: app.name,
-        dockerfile,
-        context: repoRoot,
-        ...(ignorefile ? { ignorefile } : {}),
-        inputs: [...(await dockerfileInputs(dockerfile, ignorefile)), { name: "base", content: base.id }],
-        buildArgs: { BASE: base.ref },
-        // the commit of the first build of this content; a commit that changes nothing the image holds reuses it
-        unhashedArgs: { GIT_COMMIT: commit.code === 0 ? commit.output.trim() : "unknown" },
-        volumes,
-      },
-      o.logDir,
-      o.progress,
-    );
-    report(built);
+    report(await buildCached(o.podman, await appBuild(app, base, { volumes, commit }), o.logDir, o.progress));
   }
 
   if (!givenKafka) {
