@@ -246,7 +246,7 @@ async function teardown(parts: Parts, r: Resolved): Promise<unknown[]> {
   const stops: Promise<void>[] = [];
   if (parts.containers?.service) {
     const containers = parts.containers;
-    stops.push(step("podman's API service", () => downContainers(containers)));
+    stops.push(step("podman's API service", () => downContainers(containers, r.progress)));
   }
   if (parts.kube) {
     const kube = parts.kube;

@@ -101,11 +101,15 @@ export type Engine =
     }
   | { usable: false; reason: string };
 
-async function onPath(program: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+/** The program's full path on PATH (or in sbin), or undefined. */
+function findProgram(program: string, env: NodeJS.ProcessEnv): string | undefined {
   const dirs = (env.PATH ?? "").split(path.delimiter).filter(Boolean);
   // sbin is where Debian puts runc and debootstrap; a non-login root shell may lack it in PATH
-  for (const d of [...dirs, "/usr/sbin", "/sbin"]) if (existsSync(path.join(d, program))) return true;
-  return false;
+  for (const d of [...dirs, "/usr/sbin", "/sbin"]) {
+    const full = path.join(d, program);
+    if (existsSync(full)) return full;
+  }
+  return undefined;
 }
 
 /** Hard limits from /proc/<pid>/limits: "Max open files  20000  20000  files" → 20000 (unlimited → Infinity). */
@@ -149,7 +153,7 @@ export async function provisionEngine(o: {
   const env = o.env ?? process.env;
   const progress = o.progress ?? (() => undefined);
   const found = Object.fromEntries(
-    await Promise.all(ENGINE_PACKAGES.map(async (p) => [p, await onPath(p, env)] as const)),
+    ENGINE_PACKAGES.map((p) => [p, findProgram(p, env) !== undefined] as const),
   ) as Record<EnginePackage, boolean>;
   const plan = planEngine({
     setting: env.LAGSCALE_CONTAINERS,
@@ -157,7 +161,7 @@ export async function provisionEngine(o: {
     baseGiven: Boolean(env.LAGSCALE_NODE_BASE?.trim()),
     root: process.getuid?.() === 0,
     debian: existsSync("/etc/debian_version"),
-    aptGet: await onPath("apt-get", env),
+    aptGet: findProgram("apt-get", env) !== undefined,
   });
   if (plan.action === "unavailable") return { usable: false, reason: plan.reason };
   const installed: string[] = [];
@@ -178,7 +182,8 @@ export async function provisionEngine(o: {
   await rename(tmp, containersConf);
 
   const podmanEnv: NodeJS.ProcessEnv = { ...env, CONTAINERS_CONF: containersConf };
-  const podman = "podman";
+  const podman = findProgram("podman", env);
+  if (!podman) return { usable: false, reason: "podman was installed but is not on PATH" };
   const version = await run(podman, ["version", "--format", "{{.Client.Version}}"], { env: podmanEnv });
   if (version.code !== 0) {
     return {

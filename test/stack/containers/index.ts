@@ -9,7 +9,7 @@
 import path from "node:path";
 import type { ContainersInfo } from "../types.js";
 import { PINNED_KAFKA_VERSION, validateVersion } from "../kafka/config.js";
-import { megabytes } from "./build.js";
+import { megabytes, podman } from "./build.js";
 import { parseContainersSetting, provisionEngine } from "./engine.js";
 import { ensureImages } from "./images.js";
 import { serviceStatus, startService, stopService } from "./service.js";
@@ -84,8 +84,19 @@ export async function upContainers(o: {
   return info;
 }
 
-export async function downContainers(info: ContainersInfo): Promise<void> {
-  if (info.service) await stopService(info.service);
+/** Removes the containers tests started on this stack's socket and left behind, then stops the service. */
+export async function downContainers(info: ContainersInfo, progress: (line: string) => void): Promise<void> {
+  const s = info.service;
+  if (!s) return;
+  const p = { bin: "podman", env: { ...process.env, CONTAINERS_CONF: s.containersConf } };
+  const left = (await podman(p, ["ps", "-aq", "--filter", `label=lagscale.socket=${s.dockerHost}`]))
+    .split("\n")
+    .filter(Boolean);
+  if (left.length > 0) {
+    progress(`removing ${left.length} container(s) left by tests: ${left.join(" ")}`);
+    await podman(p, ["rm", "-f", ...left]);
+  }
+  await stopService(s);
 }
 
 /** "ok", or what is wrong with the recorded service (for `stack status`). */

@@ -107,7 +107,8 @@ export async function startContainer(o: {
   const started = await new GenericContainer(image)
     .withEnvironment(env)
     .withNetworkMode("host")
-    .withLabels({ "lagscale.stack": "kafka" })
+    // the socket names the stack whose `down` removes what a crashed test left (there is no Ryuk)
+    .withLabels({ "lagscale.stack": "kafka", "lagscale.socket": process.env.DOCKER_HOST ?? "" })
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .withStartupTimeout(READY_TIMEOUT_MS)
     .start();
