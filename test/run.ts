@@ -60,6 +60,16 @@ async function main(): Promise<number> {
         ")",
     );
     env.LAGSCALE_STACK_FILE = path.join(info.dir, "stack.json");
+    // testcontainers in the tests reaches the stack's podman socket (DOCKER_HOST, no Ryuk, CONTAINERS_CONF)
+    const service = info.containers?.service;
+    if (service) {
+      const { testcontainersEnv } = await import("./stack/containers/service.js");
+      Object.assign(env, testcontainersEnv(service));
+    } else if (info.containers) {
+      console.log(
+        `stack: no container engine (${info.containers.reason ?? "unknown"}): container tests skip`,
+      );
+    }
     if (startedHere && process.env.LAGSCALE_KEEP_STACK !== "1") takeDown = down;
   }
 

@@ -1,6 +1,6 @@
 /**
  * Fallback on the local stack, with a private Kafka broker that the test stops and starts again (the shared
- * one is never disturbed). With `fallback: {failureThreshold: 2, replicas: 3}`, the third failed evaluation
+ * one is never disturbed): a container through testcontainers when an engine is usable, else a local one. With `fallback: {failureThreshold: 2, replicas: 3}`, the third failed evaluation
  * puts the target at 3; without fallback and with minReplicaCount 0 the target keeps its replicas, whatever
  * the cooldown (Ready False, TriggerError). Neither target is ever at 0 while Kafka is unreachable (D5). When the broker is back,
  * the fallback ends and scaling follows the lag again.
@@ -17,6 +17,7 @@ import {
   startKafka,
   stopKafka,
 } from "../stack/kafka/index.js";
+import { testcontainersSkipReason } from "../stack/containers/testcontainers.js";
 import { cacheDir } from "../stack/paths.js";
 import { sleep } from "../stack/process.js";
 import type { KafkaInfo } from "../stack/types.js";
@@ -57,9 +58,11 @@ test("fallback: Kafka stopped → fallback.replicas after failureThreshold, neve
     stateDir: dir,
     cacheDir: cacheDir(),
     sasl: false,
-    kind: stack.kafka.kind === "testcontainers" ? "testcontainers" : "local",
+    // through testcontainers where a container engine is usable (podman's socket here), else the local kind
+    kind: (await testcontainersSkipReason(stack)) === undefined ? "testcontainers" : "local",
     version: stack.kafka.version === "external" ? PINNED_KAFKA_VERSION : stack.kafka.version,
   });
+  t.diagnostic(`private broker: ${broker.kind} ${broker.bootstrapServers.join(",")}`);
   t.after(async () => {
     await destroyKafka(broker);
     rmSync(dir, { recursive: true, force: true });

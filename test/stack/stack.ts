@@ -1,6 +1,7 @@
 /**
- * The local stack as one thing: Kafka, the Kubernetes control plane and the pod runner, recorded in
- * `<stateDir>/stack.json` so that `npm test`, `npm run stack` and the demo find the same running stack.
+ * The local stack as one thing: Kafka, the Kubernetes control plane, the pod runner and the container engine
+ * (podman's API socket for testcontainers, the images of this checkout), recorded in `<stateDir>/stack.json` so
+ * that `npm test`, `npm run stack` and the demo find the same running stack.
  *
  *   ensureStack()  reuse the recorded stack when it is healthy, else bring one up
  *   up()           the same, for the CLI
@@ -11,6 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import path from "node:path";
+import { containersStatus, downContainers, upContainers } from "./containers/index.js";
 import { destroyKafka, kafkaStatus, startKafka } from "./kafka/index.js";
 import {
   controlPlaneStatus,
@@ -23,7 +25,7 @@ import {
 import { acquireLock, isAlive } from "./process.js";
 import { cacheDir as defaultCacheDir, stateDir as defaultStateDir } from "./paths.js";
 import { launchPodRunner, stopPodRunner } from "./pod-runner/index.js";
-import type { KafkaInfo, KubeInfo, PodRunnerInfo, StackInfo } from "./types.js";
+import type { ContainersInfo, KafkaInfo, KubeInfo, PodRunnerInfo, StackInfo } from "./types.js";
 
 /** The Node the pod runner registers on the local control plane. */
 export const NODE_NAME = "lagscale-node";
@@ -64,6 +66,7 @@ interface Parts {
   kafka?: KafkaInfo;
   kube?: KubeInfo;
   podRunner?: PodRunnerInfo;
+  containers?: ContainersInfo;
 }
 
 function readJson(file: string): unknown {
@@ -154,7 +157,23 @@ async function bringUp(r: Resolved): Promise<StackInfo> {
     tagged("pod-runner")(`node ${runner.nodeName} up in ${timings.podRunner} s (pid ${runner.pid})`);
   })();
 
-  const results = await Promise.allSettled([kafka, kube]);
+  const containers = (async () => {
+    const t = Date.now();
+    parts.containers = await upContainers({
+      stateDir: r.dir,
+      cacheDir: r.cache,
+      env: r.env,
+      progress: tagged("containers"),
+      onService: async (c) => {
+        parts.containers = c;
+        await save();
+      },
+    });
+    timings.containers = seconds(t);
+    await save();
+  })();
+
+  const results = await Promise.allSettled([kafka, kube, containers]);
   const failures = results.flatMap((res) => (res.status === "rejected" ? [res.reason as unknown] : []));
   if (failures.length > 0) {
     r.progress("bringing the stack up failed; stopping the parts that did start");
@@ -176,13 +195,37 @@ async function bringUp(r: Resolved): Promise<StackInfo> {
     kafka: parts.kafka,
     kube: parts.kube,
     ...(parts.podRunner ? { podRunner: parts.podRunner } : {}),
+    ...(parts.containers ? { containers: parts.containers } : {}),
     timings,
   };
+  await writeStack(r, info);
+  await rm(r.startingFile, { force: true });
+  return info;
+}
+
+async function writeStack(r: Resolved, info: StackInfo): Promise<void> {
   const tmp = `${r.stackFile}.tmp`;
   await writeFile(tmp, JSON.stringify(info, null, 2) + "\n");
   await rename(tmp, r.stackFile);
-  await rm(r.startingFile, { force: true });
-  return info;
+}
+
+/**
+ * The container part of a reused stack: images rebuilt when this checkout changed them (a no-op otherwise), the
+ * API service restarted if it died, added to a stack recorded before there was one.
+ */
+async function refreshContainers(r: Resolved, info: StackInfo): Promise<StackInfo> {
+  const t = Date.now();
+  const containers = await upContainers({
+    stateDir: r.dir,
+    cacheDir: r.cache,
+    env: r.env,
+    progress: (line) => r.progress(`[containers] ${line}`),
+    ...(info.containers ? { previous: info.containers } : {}),
+    onService: async (c) => writeStack(r, { ...info, containers: c }),
+  });
+  const next: StackInfo = { ...info, containers, timings: { ...info.timings, containers: seconds(t) } };
+  await writeStack(r, next);
+  return next;
 }
 
 /** Stops each recorded part, pod runner first; returns the errors instead of stopping at the first. */
@@ -201,6 +244,10 @@ async function teardown(parts: Parts, r: Resolved): Promise<unknown[]> {
     await step(`the pod runner (pid ${runner.pid})`, () => stopPodRunner(runner));
   }
   const stops: Promise<void>[] = [];
+  if (parts.containers?.service) {
+    const containers = parts.containers;
+    stops.push(step("podman's API service", () => downContainers(containers, r.progress)));
+  }
   if (parts.kube) {
     const kube = parts.kube;
     stops.push(step(`the control plane (${kube.kind})`, () => stopControlPlane(kube)));
@@ -244,6 +291,8 @@ export interface StackStatus {
   kafka?: { state: "running" | "stopped"; reachable: string };
   kube?: ControlPlaneStatus;
   podRunner?: { alive: boolean; node: string };
+  /** "ok", or what is wrong with the container engine's API service (not part of `healthy`: a reuse restarts it). */
+  containers?: string;
   /** Parts of an `up` that never finished (stack.starting.json). */
   unfinished?: string[];
 }
@@ -262,13 +311,14 @@ async function nodeState(kubeconfig: string, name: string): Promise<string> {
 }
 
 async function statusOf(info: StackInfo): Promise<StackStatus> {
-  const [state, reachable, kube, node] = await Promise.all([
+  const [state, reachable, kube, node, containers] = await Promise.all([
     kafkaStatus(info.kafka).catch(() => "stopped" as const),
     info.bootstrapServers[0]
       ? tcpReachable(info.bootstrapServers[0])
       : Promise.resolve("no bootstrap server recorded"),
     controlPlaneStatus(info.kube),
     info.podRunner ? nodeState(info.kubeconfig, info.podRunner.nodeName) : Promise.resolve(""),
+    info.containers ? containersStatus(info.containers) : Promise.resolve(undefined),
   ]);
   const podRunner = info.podRunner ? { alive: isAlive(info.podRunner.pid, "pod-runner"), node } : undefined;
   const healthy = state === "running" && reachable === "ok" && kube.healthy && (podRunner?.alive ?? true);
@@ -279,6 +329,7 @@ async function statusOf(info: StackInfo): Promise<StackStatus> {
     kafka: { state, reachable },
     kube,
     ...(podRunner ? { podRunner } : {}),
+    ...(containers !== undefined ? { containers } : {}),
   };
 }
 
@@ -288,7 +339,7 @@ export async function status(opts: StackOptions = {}): Promise<StackStatus> {
   const info = readStack(opts);
   const starting = readJson(r.startingFile) as Parts | undefined;
   const unfinished = starting
-    ? (["kafka", "kube", "podRunner"] as const).filter((k) => starting[k] !== undefined)
+    ? (["kafka", "kube", "podRunner", "containers"] as const).filter((k) => starting[k] !== undefined)
     : undefined;
   if (!info) return { recorded: false, healthy: false, ...(unfinished ? { unfinished } : {}) };
   return { ...(await statusOf(info)), ...(unfinished ? { unfinished } : {}) };
@@ -318,7 +369,8 @@ export async function ensureStack(opts: StackOptions = {}): Promise<EnsuredStack
       const st = await statusOf(existing);
       if (st.healthy) {
         r.progress(`reusing the running stack from ${r.stackFile}`);
-        return { info: existing, startedHere: false, down: () => down(opts) };
+        const info = await refreshContainers(r, existing);
+        return { info, startedHere: false, down: () => down(opts) };
       }
       r.progress(`the stack in ${r.stackFile} is not healthy (${describeProblems(st)}); replacing it`);
     }
@@ -358,7 +410,8 @@ async function downLocked(r: Resolved): Promise<string[]> {
   const starting = (readJson(r.startingFile) as Parts | undefined) ?? {};
   const errors = [...(await teardown(recorded, r))];
   // An interrupted `up` may have recorded other processes than the finished stack.
-  if (starting.kafka || starting.kube || starting.podRunner) errors.push(...(await teardown(starting, r)));
+  if (starting.kafka || starting.kube || starting.podRunner || starting.containers)
+    errors.push(...(await teardown(starting, r)));
   await rm(r.stackFile, { force: true });
   await rm(r.startingFile, { force: true });
   return errors.map((e) => (e instanceof Error ? e.message : String(e)));

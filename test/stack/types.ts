@@ -68,6 +68,42 @@ export interface PodRunnerInfo {
   nodeName: string;
 }
 
+/** `podman system service` for testcontainers (test/stack/containers/service.ts). */
+export interface ContainerService {
+  pid: number;
+  socket: string;
+  /** unix://<socket>, testcontainers' DOCKER_HOST. */
+  dockerHost: string;
+  /** lagscale's containers.conf (CONTAINERS_CONF) the service and every podman command use. */
+  containersConf: string;
+  logFile: string;
+}
+
+/** An image the test command built (or found built) from this checkout. */
+export interface BuiltImage {
+  /** The name pods and manifests use, e.g. lagscale/controller:dev. */
+  name: string;
+  /** The same image tagged with the hash of its inputs, e.g. lagscale/controller:3f2a9c01d4e5. */
+  tag: string;
+  id: string;
+  bytes: number;
+  /** False when the hashed tag existed and nothing was built. */
+  built: boolean;
+  seconds: number;
+}
+
+/** The container engine of the stack (test/stack/containers/): usable or not and why, its socket, images. */
+export interface ContainersInfo {
+  usable: boolean;
+  /** Why not, when not usable; tests that need containers skip with it. */
+  reason?: string;
+  engine?: { name: "podman"; version: string; installed: string[] };
+  service?: ContainerService;
+  images?: BuiltImage[];
+  /** Why the images are missing, when a build failed (the rest of the stack still runs). */
+  imagesError?: string;
+}
+
 export interface StackInfo {
   startedAt: string;
   /** Folder holding state, logs and the stack's kubeconfig. */
@@ -78,6 +114,8 @@ export interface StackInfo {
   kube: KubeInfo;
   /** The process pod runner playing the kubelet (local control plane only; a kind/k3s cluster has kubelets). */
   podRunner?: PodRunnerInfo;
+  /** The container engine, its API socket for testcontainers and the images built (absent: an older stack). */
+  containers?: ContainersInfo;
   /** Seconds each part took to come up, for the provisioning report. */
   timings: Record<string, number>;
 }

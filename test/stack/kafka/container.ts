@@ -1,12 +1,14 @@
 /**
- * The container kind: the Apache Kafka image (or LAGSCALE_KAFKA_IMAGE, which must share its layout: configured
- * through KAFKA_* variables, tools under /opt/kafka/bin) run through testcontainers. The container must outlive
- * the process that started it (`stack up` returns), so Ryuk is disabled for it and its id is recorded for
- * destroy. Host ports are fixed when the container is created, so that a stop and start keeps the addresses
- * the broker advertises.
+ * The container kind: Kafka in a container run through testcontainers, on the host network (every listener binds
+ * a free port of 127.0.0.1 directly: no port mapping, no bridge addresses). The image is LAGSCALE_KAFKA_IMAGE,
+ * else lagscale.local/kafka:<version> when the engine has it (made by test/stack/containers/ where no registry is
+ * reachable), else the official apache/kafka:<version>; both are configured through KAFKA_* variables and keep
+ * their tools under /opt/kafka/bin. The container must outlive the process that started it (`stack up`
+ * returns), so Ryuk is disabled for it and its id is recorded for destroy. Ports are fixed when the container is
+ * created, so that a stop and start keeps the addresses the broker advertises.
  */
 import type { KafkaInfo } from "../types.js";
-import { SCRAM_USERS } from "./config.js";
+import { newClusterId, SCRAM_USERS } from "./config.js";
 import { waitForBroker } from "./client.js";
 import { freePorts } from "../process.js";
 
@@ -14,7 +16,7 @@ export interface ContainerHandle {
   containerId: string;
   image: string;
   host: string;
-  ports: { plaintext: number; sasl?: number };
+  ports: { plaintext: number; broker: number; controller: number; sasl?: number };
 }
 
 const PROBE_TIMEOUT_MS = 5000;
@@ -37,8 +39,17 @@ export async function containerRuntimeAnswers(): Promise<boolean> {
   }
 }
 
-export function defaultImage(version: string): string {
-  return process.env.LAGSCALE_KAFKA_IMAGE?.trim() || `apache/kafka:${version}`;
+/** The Kafka image made here for `version` (test/stack/containers/kafka-image.ts). */
+export const localKafkaImage = (version: string) => `lagscale.local/kafka:${version}`;
+
+/** LAGSCALE_KAFKA_IMAGE, else the image made here when the engine has it, else the official one. */
+export async function chooseImage(version: string): Promise<string> {
+  const given = process.env.LAGSCALE_KAFKA_IMAGE?.trim();
+  if (given) return given;
+  const { getContainerRuntimeClient, ImageName } = await import("testcontainers");
+  const client = await getContainerRuntimeClient();
+  const local = localKafkaImage(version);
+  return (await client.image.exists(ImageName.fromString(local))) ? local : `apache/kafka:${version}`;
 }
 
 export async function startContainer(o: {
@@ -47,20 +58,25 @@ export async function startContainer(o: {
   progress: (line: string) => void;
 }): Promise<KafkaInfo> {
   process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
-  const { GenericContainer, Wait, getContainerRuntimeClient } = await import("testcontainers");
-  const client = await getContainerRuntimeClient();
-  const host = client.info.containerRuntime.host;
-  const image = defaultImage(o.version);
-  const [plaintext, sasl] = await freePorts(2);
-  const ports: ContainerHandle["ports"] = { plaintext: plaintext! };
+  const { GenericContainer, Wait } = await import("testcontainers");
+  const image = await chooseImage(o.version);
+  // host networking: the broker binds loopback ports of this machine, as the local broker does
+  const host = "127.0.0.1";
+  const [plaintext, broker, controller, sasl] = await freePorts(4);
+  const ports: ContainerHandle["ports"] = { plaintext: plaintext!, broker: broker!, controller: controller! };
   if (o.sasl) ports.sasl = sasl!;
 
-  const listeners = ["PLAINTEXT://0.0.0.0:9092", "BROKER://0.0.0.0:19092", "CONTROLLER://0.0.0.0:9093"];
-  const advertised = [`PLAINTEXT://${host}:${ports.plaintext}`, "BROKER://localhost:19092"];
+  const listeners = [
+    `PLAINTEXT://${host}:${ports.plaintext}`,
+    `BROKER://${host}:${ports.broker}`,
+    `CONTROLLER://${host}:${ports.controller}`,
+  ];
+  const advertised = [`PLAINTEXT://${host}:${ports.plaintext}`, `BROKER://${host}:${ports.broker}`];
   const env: Record<string, string> = {
+    CLUSTER_ID: newClusterId(),
     KAFKA_NODE_ID: "1",
     KAFKA_PROCESS_ROLES: "broker,controller",
-    KAFKA_CONTROLLER_QUORUM_VOTERS: "1@localhost:9093",
+    KAFKA_CONTROLLER_QUORUM_VOTERS: `1@${host}:${ports.controller}`,
     KAFKA_CONTROLLER_LISTENER_NAMES: "CONTROLLER",
     KAFKA_INTER_BROKER_LISTENER_NAME: "BROKER",
     KAFKA_LISTENER_SECURITY_PROTOCOL_MAP:
@@ -73,12 +89,11 @@ export async function startContainer(o: {
     KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: "1",
     KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: "1",
     KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: "0",
+    KAFKA_HEAP_OPTS: "-Xms128m -Xmx512m",
   };
-  const exposed: { container: number; host: number }[] = [{ container: 9092, host: ports.plaintext }];
   if (ports.sasl !== undefined) {
-    listeners.push("SASL_PLAINTEXT://0.0.0.0:9094");
+    listeners.push(`SASL_PLAINTEXT://${host}:${ports.sasl}`);
     advertised.push(`SASL_PLAINTEXT://${host}:${ports.sasl}`);
-    exposed.push({ container: 9094, host: ports.sasl });
     const jaas = "org.apache.kafka.common.security.scram.ScramLoginModule required;";
     env.KAFKA_SASL_ENABLED_MECHANISMS = "SCRAM-SHA-256,SCRAM-SHA-512";
     // The image maps "." to "_", "_" to "__" and "-" to "___" in KAFKA_* variable names.
@@ -88,12 +103,13 @@ export async function startContainer(o: {
   env.KAFKA_LISTENERS = listeners.join(",");
   env.KAFKA_ADVERTISED_LISTENERS = advertised.join(",");
 
-  o.progress(`starting container ${image} (testcontainers, host ${host}:${ports.plaintext})`);
+  o.progress(`starting container ${image} (testcontainers, host network, ${host}:${ports.plaintext})`);
   const started = await new GenericContainer(image)
     .withEnvironment(env)
-    .withExposedPorts(...exposed)
-    .withLabels({ "lagscale.stack": "kafka" })
-    .withWaitStrategy(Wait.forListeningPorts())
+    .withNetworkMode("host")
+    // the socket names the stack whose `down` removes what a crashed test left (there is no Ryuk)
+    .withLabels({ "lagscale.stack": "kafka", "lagscale.socket": process.env.DOCKER_HOST ?? "" })
+    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .withStartupTimeout(READY_TIMEOUT_MS)
     .start();
   const handle: ContainerHandle = { containerId: started.getId(), image, host, ports };
@@ -105,7 +121,7 @@ export async function startContainer(o: {
         const result = await started.exec([
           "/opt/kafka/bin/kafka-configs.sh",
           "--bootstrap-server",
-          "localhost:19092",
+          `${host}:${ports.broker}`,
           "--alter",
           "--entity-type",
           "users",
@@ -149,9 +165,13 @@ function containerHandle(info: KafkaInfo): ContainerHandle {
   if (
     typeof h.containerId !== "string" ||
     typeof h.host !== "string" ||
-    typeof h.ports?.plaintext !== "number"
+    typeof h.ports?.plaintext !== "number" ||
+    typeof h.ports.broker !== "number"
   ) {
-    throw new Error("this KafkaInfo has kind testcontainers but its handle lacks containerId/host/ports");
+    throw new Error(
+      "this KafkaInfo has kind testcontainers but its handle lacks containerId/host/ports " +
+        "(from an older version? run `npm run stack -- down`)",
+    );
   }
   return h as ContainerHandle;
 }
