@@ -146,6 +146,9 @@ async function bringUp(r: Resolved): Promise<StackInfo> {
       stateDir: r.dir,
       nodeName: NODE_NAME,
       progress: tagged("pod-runner"),
+      // pods from their images where a container engine is named (docs/local-stack.md); none by default
+      ...(r.env.LAGSCALE_POD_RUNNER_ENGINE ? { engine: r.env.LAGSCALE_POD_RUNNER_ENGINE } : {}),
+      env: r.env,
     });
     parts.podRunner = { pid: runner.pid, nodeName: runner.nodeName };
     parts.kube.nodeName = runner.nodeName;

@@ -18,6 +18,7 @@ import { PodRunner } from "./runner.js";
 
 export { PodRunner } from "./runner.js";
 export { BUILTIN_IMAGES, IMAGES_ENV, type ImageEntry, type ImageMap } from "./images.js";
+export { ENGINE_ENV } from "./engine.js";
 
 export interface PodRunnerHandle {
   pid: number;
@@ -32,6 +33,9 @@ export interface LaunchOptions {
   /** Extra image map files (JSON); LAGSCALE_POD_RUNNER_IMAGES in the environment is read too. */
   imageFiles?: string[];
   kubeletVersion?: string;
+  /** The container engine (`podman`, a path, `none`); default LAGSCALE_POD_RUNNER_ENGINE of `env`. */
+  engine?: string;
+  /** The runner's environment, which its container engine runs with too. */
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the Node to be Ready (default 60 s). */
   readyTimeoutMs?: number;
@@ -70,6 +74,7 @@ export async function launchPodRunner(opts: LaunchOptions): Promise<PodRunnerHan
     opts.nodeName,
     ...(opts.imageFiles ?? []).flatMap((f) => ["--images", f]),
     ...(opts.kubeletVersion ? ["--kubelet-version", opts.kubeletVersion] : []),
+    ...(opts.engine ? ["--engine", opts.engine] : []),
   ];
   const proc = spawnDetached(process.execPath, args, logFile, {
     cwd: repoRoot,
@@ -136,6 +141,7 @@ export async function startPodRunnerInProcess(opts: {
   stateDir: string;
   nodeName: string;
   imageFiles?: string[];
+  engine?: string;
   log?: Logger;
 }): Promise<InProcessRunner> {
   const runner = new PodRunner({ ...opts, log: opts.log ?? createLogger("pod-runner") });
