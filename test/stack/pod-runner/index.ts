@@ -5,6 +5,7 @@
  *   resolves once its Node is Ready.
  * - stopPodRunner: SIGTERM; the runner stops every pod process with its grace period, then exits.
  * - startPodRunnerInProcess: the same runner inside this process (for tests of the runner itself).
+ * - runnerEngine: whether a running runner has a container engine (its Node's containerRuntimeVersion).
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -147,4 +148,15 @@ export async function startPodRunnerInProcess(opts: {
   const runner = new PodRunner({ ...opts, log: opts.log ?? createLogger("pod-runner") });
   await runner.start();
   return { runner, nodeName: opts.nodeName, stop: () => runner.stop() };
+}
+
+/**
+ * The container engine of the runner playing `nodeName` (`podman://4.3.1`), or undefined when it runs every
+ * pod as local processes: what its Node reports as containerRuntimeVersion.
+ */
+export async function runnerEngine(kubeconfig: string, nodeName: string): Promise<string | undefined> {
+  const core = loadKubeConfig(kubeconfig).makeApiClient(CoreV1Api);
+  const node = await core.readNode({ name: nodeName });
+  const runtime = node.status?.nodeInfo?.containerRuntimeVersion ?? "";
+  return runtime.startsWith("process://") || runtime === "" ? undefined : runtime;
 }
