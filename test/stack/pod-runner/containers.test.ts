@@ -19,13 +19,12 @@ import { clients, createNamespace, podRunnerMissing } from "../../support/kube.j
 import { loadStack } from "../../support/stack.js";
 import { waitFor } from "../../support/wait.js";
 import { apiStatus } from "./kube.js";
-import { ENGINE_ENV, runnerEngine } from "./index.js";
+import { ENGINE_ENV, engineCommand, runnerEngine } from "./index.js";
 
 const execFileAsync = promisify(execFile);
 const stack = loadStack();
 const IMAGE = "lagscale/controller:dev";
-const podman =
-  process.env[ENGINE_ENV] && process.env[ENGINE_ENV] !== "none" ? process.env[ENGINE_ENV] : "podman";
+const podman = engineCommand();
 
 async function whyNot(): Promise<string | undefined> {
   const missing = podRunnerMissing(stack);

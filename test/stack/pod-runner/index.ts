@@ -19,7 +19,8 @@ import { PodRunner } from "./runner.js";
 
 export { PodRunner } from "./runner.js";
 export { BUILTIN_IMAGES, IMAGES_ENV, type ImageEntry, type ImageMap } from "./images.js";
-export { ENGINE_ENV } from "./engine.js";
+import { ENGINE_ENV } from "./engine.js";
+export { ENGINE_ENV };
 
 export interface PodRunnerHandle {
   pid: number;
@@ -159,4 +160,10 @@ export async function runnerEngine(kubeconfig: string, nodeName: string): Promis
   const node = await core.readNode({ name: nodeName });
   const runtime = node.status?.nodeInfo?.containerRuntimeVersion ?? "";
   return runtime.startsWith("process://") || runtime === "" ? undefined : runtime;
+}
+
+/** The podman command tests use to look at the runner's containers: LAGSCALE_POD_RUNNER_ENGINE, else `podman`. */
+export function engineCommand(env: NodeJS.ProcessEnv = process.env): string {
+  const v = env[ENGINE_ENV]?.trim();
+  return v && v !== "none" ? v : "podman";
 }
