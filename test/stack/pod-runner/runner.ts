@@ -88,7 +88,12 @@ export class PodRunner {
   private readonly stopSignal = new AbortController();
   private releaseLock: () => void = () => {};
 
-  constructor(private readonly opts: PodRunnerOptions) {
+  private readonly opts: PodRunnerOptions;
+
+  constructor(options: PodRunnerOptions) {
+    // absolute: volume folders are bind-mounted into containers, and containers' env names the hook's path
+    const opts = { ...options, stateDir: path.resolve(options.stateDir) };
+    this.opts = opts;
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(opts.nodeName)) {
       throw new Error(
         `node name ${JSON.stringify(opts.nodeName)} is not a valid DNS subdomain (lower-case a-z, 0-9, '-', '.')`,
