@@ -10,6 +10,11 @@
  * - `helm install` into a namespace of the test's own: two controller pods run and one leads, the
  *   validating webhook answers through its Service, an opted-in consumer gets the sidecar and its
  *   ScaledObject scales it; `helm upgrade` keeps the certificates; `helm uninstall` leaves only the CRDs.
+ * - where the stack's pod runner has a container engine and the images are built, the controller and the
+ *   sidecar run from `lagscale/controller:dev` and `lagscale/sidecar:dev`: their processes (through /proc)
+ *   run as the image's user 1000 with a read-only root and the pod's env, and the controller's /metrics
+ *   reports the commit the image build wrote into its env. Their RSS at idle and the time from `helm
+ *   install` to the first scaling are printed.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -59,6 +64,8 @@ import {
   type WebhookExpectation,
 } from "../stack/helm/chart.js";
 import { ensureHelm, runHelm } from "../stack/helm/helm.js";
+import { engineCommand, runnerEngine } from "../stack/pod-runner/index.js";
+import { containerFacts, imageEnv } from "./container-facts.js";
 
 const stack = loadStack();
 const LOCAL_VALUES = path.join(path.dirname(fileURLToPath(import.meta.url)), "local-stack.values.yaml");
@@ -427,6 +434,21 @@ describe("the chart renders and validates", () => {
 const ready = (p: PodView) =>
   p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
+/** A container's id in a pod's status (`podman://...` from its image, `process://...` from the process map). */
+async function containerIDs(rest: KubeRest, ns: string, pod: string): Promise<Record<string, string>> {
+  const p = await rest.get<{
+    status?: {
+      initContainerStatuses?: { name: string; containerID?: string }[];
+      containerStatuses?: { name: string; containerID?: string }[];
+    };
+  }>(`/api/v1/namespaces/${ns}/pods/${pod}`);
+  const all = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
+  return Object.fromEntries(all.flatMap((c) => (c.containerID ? [[c.name, c.containerID]] : [])));
+}
+
+const fromImage = (id: string | undefined) => id?.startsWith("podman://") ?? false;
+const mib = (n: number) => `${n.toFixed(1)} MiB`;
+
 describe("helm install, upgrade and uninstall on the local stack", { skip: podRunnerMissing(stack) }, () => {
   let rest: KubeRest;
   let app: TestNamespace;
@@ -436,6 +458,9 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
   const group = uniqueName("chart-group");
   const brokers = stack.kafka.bootstrapServers;
   let installedAt = 0;
+  /** The runner's engine (`podman://4.3.1`) when the chart's images run from the engine here. */
+  let engine: string | undefined;
+  const podman = engineCommand();
   /** What `helm install` printed: the release's NOTES.txt. */
   let notes = "";
   const selector = () => `app.kubernetes.io/instance=${release},app.kubernetes.io/component=controller`;
@@ -455,6 +480,21 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
     releaseNs = await createNamespace(stack, "chart-ls");
     release = `ls-${releaseNs.name.split("-").slice(-2).join("")}`.slice(0, 20);
     await withAdmin(kafka(brokers), (admin) => createTestTopic(admin, topic, 4));
+    engine = await runnerEngine(stack.kubeconfig, stack.kube.nodeName!);
+    const images = ["lagscale/controller:dev", "lagscale/sidecar:dev"];
+    const missing: string[] = [];
+    for (const image of images) {
+      if (!engine) break;
+      await execFileAsync(podman, ["image", "exists", image]).catch(() => missing.push(image));
+    }
+    console.log(
+      !engine
+        ? "the stack's pod runner has no container engine: the chart's pods run from the process map"
+        : missing.length > 0
+          ? `not in the engine (${missing.join(", ")}): those run from the process map`
+          : `the chart's images run from the engine (${engine})`,
+    );
+    if (missing.length > 0) engine = undefined;
   });
 
   after(async () => {
@@ -491,6 +531,31 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
     console.log(
       `helm install --wait: ${seconds(waited)}; two ready pods and a leader ${seconds(Date.now() - installedAt)} after the install began`,
     );
+    if (!engine) return;
+
+    // from the image: the image's user, a read-only root, the pod's env; /metrics shows the image's env
+    const commit = (await imageEnv(podman, "lagscale/controller:dev")).GIT_COMMIT;
+    assert.ok(commit && commit !== "unknown", "the image build wrote GIT_COMMIT");
+    for (const pod of pods) {
+      const id = (await containerIDs(rest, releaseNs.name, pod.metadata.name)).controller;
+      assert.ok(fromImage(id), `${pod.metadata.name} runs from its image: ${id}`);
+      const facts = await containerFacts(podman, id!);
+      assert.deepEqual(
+        { uid: facts.uid, gid: facts.gid, rootReadOnly: facts.rootReadOnly, podIP: facts.env.POD_IP },
+        { uid: 1000, gid: 1000, rootReadOnly: true, podIP: pod.status?.podIP },
+      );
+      const metrics = await (await fetch(`http://${pod.status?.podIP}:8080/metrics`)).text();
+      assert.match(metrics, new RegExp(`lagscale_build_info\\{[^}]*git_commit="${commit}"`));
+    }
+    // idle: leader elected, no ScaledObject yet; the steady figure after a few seconds
+    await new Promise((r) => setTimeout(r, 5_000));
+    for (const pod of pods) {
+      const id = (await containerIDs(rest, releaseNs.name, pod.metadata.name)).controller!;
+      const leader = pod.metadata.labels?.[LEADER_LABEL] === "true" ? "leader" : "standby";
+      console.log(
+        `controller container RSS at idle (${leader}): ${mib((await containerFacts(podman, id)).rssMiB)}`,
+      );
+    }
   });
 
   it("the validating webhook answers through its Service: a bad ScaledObject is refused", async () => {
@@ -553,8 +618,36 @@ describe("helm install, upgrade and uninstall on the local stack", { skip: podRu
       // the ReplicaSet's pod comes from the stack's kube-controller-manager: over a minute once on a busy stack
       180_000,
     );
+    console.log(`helm install to the first scaling (consumer 0 -> 1): ${seconds(Date.now() - installedAt)}`);
     const names = [...(pod!.spec.initContainers ?? []), ...pod!.spec.containers].map((c) => c.name);
     assert.ok(names.includes(SIDECAR_CONTAINER), `the pod's containers: ${names.join(", ")}`);
+    const ids = await waitFor(
+      "the consumer pod's containers started",
+      async () => {
+        const i = await containerIDs(rest, app.name, pod!.metadata.name);
+        return i[SIDECAR_CONTAINER] && i["kafka-consumer"] ? i : undefined;
+      },
+      120_000,
+      250,
+    );
+    console.log(
+      `consumer pod: the sidecar runs ${fromImage(ids[SIDECAR_CONTAINER]) ? "from its image" : "from the process map"}, ` +
+        `the demo consumer ${fromImage(ids["kafka-consumer"]) ? "from its image" : "from the process map"}`,
+    );
+    if (engine) {
+      assert.ok(
+        fromImage(ids[SIDECAR_CONTAINER]),
+        `the sidecar runs from its image: ${ids[SIDECAR_CONTAINER]}`,
+      );
+      const facts = await containerFacts(podman, ids[SIDECAR_CONTAINER]!);
+      assert.deepEqual(
+        { uid: facts.uid, rootReadOnly: facts.rootReadOnly, scaledObject: facts.env.LAGSCALE_SCALED_OBJECT },
+        { uid: 1000, rootReadOnly: true, scaledObject: "consumer" },
+      );
+      await new Promise((r) => setTimeout(r, 5_000));
+      const rss = (await containerFacts(podman, ids[SIDECAR_CONTAINER]!)).rssMiB;
+      console.log(`sidecar container RSS at idle (no messages yet): ${mib(rss)}`);
+    }
 
     // 60 messages at 1 s each with lagThreshold 5: the chart's leader scales the consumer out to 4
     await produce(kafka(brokers), topic, 60);

@@ -315,14 +315,17 @@ describe("the sidecar in consumer pods", { skip }, () => {
   });
 });
 
-/** The pid of the sidecar process of `pod` on this host (the pod runner runs containers as host processes). */
+/**
+ * The pid of the sidecar process of `pod` on this host: a host process from the pod runner's image map
+ * (sidecar/main.ts), or the process of its image's container when the runner has podman (sidecar/main.js).
+ */
 function sidecarPid(pod: string): number {
   const found: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (!cmdline.includes("sidecar/main.ts")) continue;
+      if (!/sidecar\/main\.[jt]s\0/.test(cmdline)) continue;
       const env = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
       if (env.includes(`POD_NAME=${pod}`)) found.push(Number(entry));
     } catch {

@@ -99,6 +99,33 @@ export function readStack(opts: StackOptions = {}): StackInfo | undefined {
   return s as StackInfo;
 }
 
+/**
+ * Which engine the pod runner runs pods with: LAGSCALE_POD_RUNNER_ENGINE when set (`none` keeps every pod a
+ * process), else podman when the stack's engine is usable and this checkout's images are built (so that no
+ * stale image runs), else none.
+ */
+export function podRunnerEngine(
+  env: NodeJS.ProcessEnv,
+  containers: ContainersInfo | undefined,
+): { engine: string; env: NodeJS.ProcessEnv; note?: string } {
+  const named = env.LAGSCALE_POD_RUNNER_ENGINE?.trim();
+  const confEnv: NodeJS.ProcessEnv = containers?.service
+    ? { ...env, CONTAINERS_CONF: containers.service.containersConf }
+    : env;
+  if (named) return { engine: named, env: confEnv, note: `engine ${named} (LAGSCALE_POD_RUNNER_ENGINE)` };
+  if (!containers?.usable) {
+    return { engine: "none", env, note: `pods run as processes: ${containers?.reason ?? "no container engine"}` };
+  }
+  if (containers.imagesError || !containers.images?.length) {
+    return {
+      engine: "none",
+      env,
+      note: `pods run as processes: the images were not built (${containers.imagesError ?? "none built"})`,
+    };
+  }
+  return { engine: "podman", env: confEnv };
+}
+
 const seconds = (since: number) => Math.round((Date.now() - since) / 100) / 10;
 
 async function bringUp(r: Resolved): Promise<StackInfo> {
@@ -124,6 +151,22 @@ async function bringUp(r: Resolved): Promise<StackInfo> {
     tagged("kafka")(`ready in ${timings.kafka} s: ${parts.kafka.bootstrapServers.join(",")}`);
   })();
 
+  const containers = (async () => {
+    const t = Date.now();
+    parts.containers = await upContainers({
+      stateDir: r.dir,
+      cacheDir: r.cache,
+      env: r.env,
+      progress: tagged("containers"),
+      onService: async (c) => {
+        parts.containers = c;
+        await save();
+      },
+    });
+    timings.containers = seconds(t);
+    await save();
+  })();
+
   const kube = (async () => {
     const local = !r.env.LAGSCALE_TEST_KUBECONFIG?.trim();
     if (local) {
@@ -143,34 +186,24 @@ async function bringUp(r: Resolved): Promise<StackInfo> {
     tagged("kube")(`ready in ${timings.kube} s: ${parts.kube.server}`);
     if (parts.kube.kind !== "local") return;
     await linkKubectl(r.dir, parts.kube);
+    // the runner runs pods from the images of this checkout once they are built (docs/local-stack.md)
+    await containers.catch(() => undefined);
+    const engine = podRunnerEngine(r.env, parts.containers);
+    if (engine.note) tagged("pod-runner")(engine.note);
     t = Date.now();
     const runner = await launchPodRunner({
       kubeconfig: parts.kube.kubeconfig,
       stateDir: r.dir,
       nodeName: NODE_NAME,
       progress: tagged("pod-runner"),
+      engine: engine.engine,
+      env: engine.env,
     });
     parts.podRunner = { pid: runner.pid, nodeName: runner.nodeName };
     parts.kube.nodeName = runner.nodeName;
     timings.podRunner = seconds(t);
     await save();
     tagged("pod-runner")(`node ${runner.nodeName} up in ${timings.podRunner} s (pid ${runner.pid})`);
-  })();
-
-  const containers = (async () => {
-    const t = Date.now();
-    parts.containers = await upContainers({
-      stateDir: r.dir,
-      cacheDir: r.cache,
-      env: r.env,
-      progress: tagged("containers"),
-      onService: async (c) => {
-        parts.containers = c;
-        await save();
-      },
-    });
-    timings.containers = seconds(t);
-    await save();
   })();
 
   const results = await Promise.allSettled([kafka, kube, containers]);

@@ -219,6 +219,25 @@ export function substitute(s: string, p: Placeholders): string {
   return s.replace(/\$\{(node|tsx|repoRoot)\}/g, (_m, key: keyof Placeholders) => p[key]);
 }
 
+/**
+ * Kubernetes' rules for a container's process: `command` replaces the image's entrypoint (and drops its cmd),
+ * `args` alone replace the cmd. Throws an actionable error when nothing is left to run.
+ */
+export function kubernetesArgv(
+  image: string,
+  img: { entrypoint: string[]; cmd: string[] },
+  container: { command?: string[]; args?: string[] },
+): string[] {
+  const argv =
+    container.command && container.command.length > 0
+      ? [...container.command, ...(container.args ?? [])]
+      : [...img.entrypoint, ...(container.args && container.args.length > 0 ? container.args : img.cmd)];
+  if (argv.length === 0) {
+    throw new Error(`image ${image} has no entrypoint and the container sets no command: give it a command`);
+  }
+  return argv;
+}
+
 export interface ContainerCommand {
   argv: string[];
   workingDir: string;
@@ -238,13 +257,7 @@ export function containerCommand(
 ): ContainerCommand {
   const entrypoint = entry.entrypoint.map((s) => substitute(s, p));
   const cmd = (entry.cmd ?? []).map((s) => substitute(s, p));
-  let argv: string[];
-  if (container.command && container.command.length > 0)
-    argv = [...container.command, ...(container.args ?? [])];
-  else argv = [...entrypoint, ...(container.args && container.args.length > 0 ? container.args : cmd)];
-  if (argv.length === 0) {
-    throw new Error(`image ${image} has no entrypoint and the container sets no command: give it a command`);
-  }
+  const argv = kubernetesArgv(image, { entrypoint, cmd }, container);
   const imageEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(entry.env ?? {})) imageEnv[k] = substitute(v, p);
   return {

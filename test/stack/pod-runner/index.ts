@@ -5,6 +5,7 @@
  *   resolves once its Node is Ready.
  * - stopPodRunner: SIGTERM; the runner stops every pod process with its grace period, then exits.
  * - startPodRunnerInProcess: the same runner inside this process (for tests of the runner itself).
+ * - runnerEngine: whether a running runner has a container engine (its Node's containerRuntimeVersion).
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -18,6 +19,8 @@ import { PodRunner } from "./runner.js";
 
 export { PodRunner } from "./runner.js";
 export { BUILTIN_IMAGES, IMAGES_ENV, type ImageEntry, type ImageMap } from "./images.js";
+import { ENGINE_ENV } from "./engine.js";
+export { ENGINE_ENV };
 
 export interface PodRunnerHandle {
   pid: number;
@@ -32,6 +35,9 @@ export interface LaunchOptions {
   /** Extra image map files (JSON); LAGSCALE_POD_RUNNER_IMAGES in the environment is read too. */
   imageFiles?: string[];
   kubeletVersion?: string;
+  /** The container engine (`podman`, a path, `none`); default LAGSCALE_POD_RUNNER_ENGINE of `env`. */
+  engine?: string;
+  /** The runner's environment, which its container engine runs with too. */
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the Node to be Ready (default 60 s). */
   readyTimeoutMs?: number;
@@ -70,6 +76,7 @@ export async function launchPodRunner(opts: LaunchOptions): Promise<PodRunnerHan
     opts.nodeName,
     ...(opts.imageFiles ?? []).flatMap((f) => ["--images", f]),
     ...(opts.kubeletVersion ? ["--kubelet-version", opts.kubeletVersion] : []),
+    ...(opts.engine ? ["--engine", opts.engine] : []),
   ];
   const proc = spawnDetached(process.execPath, args, logFile, {
     cwd: repoRoot,
@@ -136,9 +143,27 @@ export async function startPodRunnerInProcess(opts: {
   stateDir: string;
   nodeName: string;
   imageFiles?: string[];
+  engine?: string;
   log?: Logger;
 }): Promise<InProcessRunner> {
   const runner = new PodRunner({ ...opts, log: opts.log ?? createLogger("pod-runner") });
   await runner.start();
   return { runner, nodeName: opts.nodeName, stop: () => runner.stop() };
+}
+
+/**
+ * The container engine of the runner playing `nodeName` (`podman://4.3.1`), or undefined when it runs every
+ * pod as local processes: what its Node reports as containerRuntimeVersion.
+ */
+export async function runnerEngine(kubeconfig: string, nodeName: string): Promise<string | undefined> {
+  const core = loadKubeConfig(kubeconfig).makeApiClient(CoreV1Api);
+  const node = await core.readNode({ name: nodeName });
+  const runtime = node.status?.nodeInfo?.containerRuntimeVersion ?? "";
+  return runtime.startsWith("process://") || runtime === "" ? undefined : runtime;
+}
+
+/** The podman command tests use to look at the runner's containers: LAGSCALE_POD_RUNNER_ENGINE, else `podman`. */
+export function engineCommand(env: NodeJS.ProcessEnv = process.env): string {
+  const v = env[ENGINE_ENV]?.trim();
+  return v && v !== "none" ? v : "podman";
 }

@@ -1,6 +1,7 @@
 /**
  * The pod runner as a process: `tsx test/stack/pod-runner/main.ts --kubeconfig F --state-dir D --node-name N
- * [--images file.json ...] [--kubelet-version v1.x.y]`. SIGTERM/SIGINT stop every pod (grace periods honoured), then exit.
+ * [--images file.json ...] [--kubelet-version v1.x.y] [--engine podman|none]`. SIGTERM/SIGINT stop every pod
+ * (grace periods honoured), then exit. Without --engine, LAGSCALE_POD_RUNNER_ENGINE names the engine.
  */
 import { parseArgs } from "node:util";
 import { createLogger } from "../../../core/log.js";
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
       "node-name": { type: "string" },
       images: { type: "string", multiple: true },
       "kubelet-version": { type: "string" },
+      engine: { type: "string" },
     },
     strict: true,
   });
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
     nodeName: values["node-name"]!,
     imageFiles: values.images ?? [],
     ...(values["kubelet-version"] ? { kubeletVersion: values["kubelet-version"] } : {}),
+    ...(values.engine ? { engine: values.engine } : {}),
     log,
   });
   let stopping = false;

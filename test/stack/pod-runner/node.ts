@@ -25,6 +25,8 @@ export interface NodeIdentity {
   name: string;
   hostIP: string;
   kubeletVersion: string;
+  /** `podman://<version>` when the runner has a container engine; `process://node-<version>` otherwise. */
+  containerRuntimeVersion?: string;
 }
 
 export const NODE_CAPACITY = { cpu: "32", memory: "64Gi", pods: "250", "ephemeral-storage": "200Gi" };
@@ -79,7 +81,7 @@ export function nodeStatus(id: NodeIdentity, now: Date, previous: V1NodeConditio
       bootID: String(process.pid),
       kernelVersion: os.release(),
       osImage: `${os.type()} (lagscale pod runner)`,
-      containerRuntimeVersion: `process://node-${process.version}`,
+      containerRuntimeVersion: id.containerRuntimeVersion ?? `process://node-${process.version}`,
       kubeletVersion: id.kubeletVersion,
       kubeProxyVersion: "",
       operatingSystem: "linux",

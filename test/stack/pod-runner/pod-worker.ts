@@ -1,8 +1,10 @@
 /**
  * One pod on the runner's node, from binding to deletion: volumes and tokens, init containers in order,
  * native sidecars for the pod's life, main containers with restarts per restartPolicy, probes, and the
- * status the kubelet would report.
+ * status the kubelet would report. A container whose image is in the container engine runs from it
+ * (engine.ts); any other runs as a local process from the image map (images.ts).
  */
+import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
@@ -16,12 +18,21 @@ import type { Logger } from "../../../core/log.js";
 import { withDnsHook } from "./dns-hook-build.js";
 import { ContainerConfigError, expandCommand, resolveEnv, type EnvLookups, type PodFacts } from "./env.js";
 import { containerCommand, findImage, imageLookupNames, type ImageMap, type Placeholders } from "./images.js";
+import type { PodmanEngine } from "./engine.js";
+import {
+  containerLabels,
+  containerMounts,
+  containerName,
+  podmanRun,
+  type ImageConfig,
+  type RunPlan,
+} from "./podman-args.js";
 import { sleep } from "../process.js";
 import { inClusterKubeconfig } from "./in-cluster.js";
 import { apiStatus, describeError } from "./kube.js";
 import { translateArg, translatePath } from "./mount-paths.js";
-import { ProbeLoop } from "./probes.js";
-import { startProcess, stopProcess, type ContainerProcess } from "./process.js";
+import { ProbeLoop, type ProbeContext } from "./probes.js";
+import { startProcess, type ContainerProcess } from "./process.js";
 import {
   BACKOFF_RESET_AFTER_MS,
   buildPodStatus,
@@ -52,6 +63,11 @@ export interface WorkerDeps {
   placeholders: Placeholders;
   /** KUBERNETES_SERVICE_HOST and friends, plus PATH/HOME for the processes. */
   baseEnv: Record<string, string>;
+  /** KUBERNETES_SERVICE_HOST and friends alone, for containers run from their images. */
+  clusterEnv: Record<string, string>;
+  /** The container engine, when there is one, and this runner's id for its containers' names. */
+  engine?: PodmanEngine;
+  runnerId: string;
   caPem: string;
   lookups: EnvLookups;
   /** Called once when no process of the pod can run any more (its IP may be reused later). */
@@ -65,6 +81,17 @@ export interface WorkerDeps {
 }
 
 const RETRY_MS = 3_000;
+
+/** How one container runs: a local process from the image map, or its image through the engine. */
+type Launch =
+  | { kind: "process"; argv: string[]; cwd: string; env: Record<string, string> }
+  | {
+      kind: "container";
+      name: string;
+      plan: RunPlan;
+      image: ImageConfig;
+      files: { envFile: string; cidFile: string };
+    };
 const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
 interface Slot {
@@ -295,7 +322,7 @@ export class PodWorker {
   /** Resolves image, env and command, then runs the process once. Exit code, or undefined when stopped first. */
   private async runOnce(slot: Slot): Promise<number | undefined> {
     const c = slot.spec;
-    let launch: { argv: string[]; cwd: string; env: Record<string, string> } | undefined;
+    let launch: Launch | undefined;
     while (!this.terminating && !launch) {
       try {
         launch = await this.prepare(c);
@@ -321,12 +348,26 @@ export class PodWorker {
     if (slot.rt.state.kind === "terminated") slot.rt.lastTerminated = slot.rt.state;
     if (slot.rt.lastTerminated || slot.proc) slot.rt.restartCount++;
     const logFile = path.join(this.podDir, `${c.name}.log`);
-    const proc = startProcess({ argv: launch.argv, cwd: launch.cwd, env: launch.env, logFile });
+    const engine = this.deps.engine;
+    let proc: ContainerProcess;
+    if (launch.kind === "container" && engine) {
+      proc = await engine.run(launch.plan, { name: launch.name, logFile, ...launch.files });
+      slot.rt.imageID = `sha256:${launch.image.id}`;
+    } else if (launch.kind === "process") {
+      proc = startProcess({ argv: launch.argv, cwd: launch.cwd, env: launch.env, logFile });
+      delete slot.rt.imageID;
+    } else {
+      throw new Error("internal: a container launch without an engine");
+    }
     slot.proc = proc;
-    if (proc.pid !== undefined) slot.rt.pid = proc.pid;
+    slot.rt.containerID = proc.containerID;
     slot.rt.state = { kind: "running", startedAt: proc.startedAt };
     slot.rt.ready = !c.readinessProbe;
-    this.log.info({ container: c.name, pid: proc.pid, argv: launch.argv }, "container started");
+    const argv = launch.kind === "process" ? launch.argv : launch.plan.argv;
+    this.log.info(
+      { container: c.name, pid: proc.pid, containerID: proc.containerID, argv, from: launch.kind },
+      "container started",
+    );
     this.startProbes(slot, launch);
     this.sync();
 
@@ -352,10 +393,10 @@ export class PodWorker {
     return exit.exitCode;
   }
 
-  private async prepare(
-    c: V1Container,
-  ): Promise<{ argv: string[]; cwd: string; env: Record<string, string> }> {
+  private async prepare(c: V1Container): Promise<Launch> {
     const image = c.image ?? "";
+    const config = await this.deps.engine?.imageConfig(image);
+    if (config) return this.prepareContainer(c, image, config);
     const entry = findImage(this.deps.images(), image);
     if (!entry) throw new UnknownImageError(image);
     const base: Record<string, string> = {
@@ -388,7 +429,60 @@ export class PodWorker {
       extra.LAGSCALE_SERVICE_NAMES = names.tableFile;
       extra.LAGSCALE_POD_NAMESPACE = this.namespace;
     }
-    return { argv: cmd.argv, cwd: cmd.workingDir, env: { ...cmd.imageEnv, ...env, ...volEnv, ...extra } };
+    return {
+      kind: "process",
+      argv: cmd.argv,
+      cwd: cmd.workingDir,
+      env: { ...cmd.imageEnv, ...env, ...volEnv, ...extra },
+    };
+  }
+
+  /**
+   * A container from its image: the pod's env as Kubernetes resolves it (no host PATH or HOME: the image has
+   * its own), its volumes bind-mounted at their mountPaths (so no path is rewritten and no KUBECONFIG is
+   * needed: the service-account folder is where in-cluster clients look), and the Service-name hook with
+   * its table mounted read-only at their own paths.
+   */
+  private async prepareContainer(c: V1Container, image: string, config: ImageConfig): Promise<Launch> {
+    const base: Record<string, string> = {
+      ...this.deps.clusterEnv,
+      HOSTNAME: this.pod.spec?.hostname || this.name,
+    };
+    const env = await resolveEnv(this.pod, c, this.facts, this.deps.lookups, base);
+    const expanded = expandCommand(c, env);
+    env.LAGSCALE_POD_IP = this.ip;
+    const mounts = containerMounts(this.pod, c, this.vols);
+    const names = this.deps.serviceNames;
+    if (names) {
+      env.NODE_OPTIONS = withDnsHook(env.NODE_OPTIONS ?? config.env.NODE_OPTIONS, names.hookUrl);
+      env.LAGSCALE_SERVICE_NAMES = names.tableFile;
+      env.LAGSCALE_POD_NAMESPACE = this.namespace;
+      // the folder, not the files: the table is replaced (renamed over) on every change
+      const dir = path.dirname(names.tableFile);
+      mounts.push({ source: dir, target: dir, readOnly: true });
+    }
+    // a subPath the volume does not have yet is made, as the kubelet does
+    for (const m of mounts) if (!existsSync(m.source)) await mkdir(m.source, { recursive: true });
+    const ref = { namespace: this.namespace, name: this.name, uid: this.uid };
+    const name = containerName(this.deps.runnerId, ref, c.name);
+    const files = {
+      envFile: path.join(this.podDir, "run", `${c.name}.env`),
+      cidFile: path.join(this.podDir, "run", `${c.name}.cid`),
+    };
+    const plan = podmanRun({
+      name,
+      labels: containerLabels(this.deps.runnerId, ref, c.name),
+      image,
+      imageConfig: config,
+      pod: this.pod,
+      container: { ...c, ...expanded },
+      hostname: base.HOSTNAME!,
+      env,
+      mounts,
+      ...files,
+    });
+    if (plan.notes.length > 0) this.log.info({ container: c.name, notes: plan.notes }, "not applied");
+    return { kind: "container", name, plan, image: config, files };
   }
 
   /** The in-cluster kubeconfig for one container (see in-cluster.ts); returns its path. */
@@ -404,8 +498,19 @@ export class PodWorker {
     return file;
   }
 
-  private startProbes(slot: Slot, launch: { cwd: string; env: Record<string, string> }): void {
-    const ctx = { podIP: this.ip, ports: slot.spec.ports ?? [], env: launch.env, cwd: launch.cwd };
+  private startProbes(slot: Slot, launch: Launch): void {
+    const ports = slot.spec.ports ?? [];
+    const engine = this.deps.engine;
+    const ctx: ProbeContext =
+      launch.kind === "process"
+        ? { podIP: this.ip, ports, env: launch.env, cwd: launch.cwd }
+        : {
+            podIP: this.ip,
+            ports,
+            env: engine?.env ?? process.env,
+            cwd: this.podDir,
+            ...(engine ? { execPrefix: engine.execPrefix(launch.name) } : {}),
+          };
     const readiness = slot.spec.readinessProbe;
     if (readiness) {
       const loop = new ProbeLoop(readiness, ctx, false, (ok, message) => {
@@ -422,7 +527,7 @@ export class PodWorker {
         if (ok || !slot.proc) return;
         this.log.warn({ container: slot.spec.name, message }, "liveness probe failed: restarting container");
         const proc = slot.proc;
-        slot.stopping = stopProcess(proc, this.graceMs).finally(() => (slot.stopping = undefined));
+        slot.stopping = proc.stop(this.graceMs).finally(() => (slot.stopping = undefined));
       });
       slot.probes.push(loop);
       loop.start();
@@ -433,8 +538,11 @@ export class PodWorker {
     for (const p of slot.probes) p.stop();
     const proc = slot.proc;
     if (!proc || !proc.alive()) return;
-    this.log.info({ container: slot.spec.name, pid: proc.pid, graceMs }, "stopping container");
-    await stopProcess(proc, graceMs);
+    this.log.info(
+      { container: slot.spec.name, pid: proc.pid, containerID: proc.containerID, graceMs },
+      "stopping container",
+    );
+    await proc.stop(graceMs);
   }
 
   /**
@@ -466,10 +574,11 @@ export class PodWorker {
     await this.flushed();
   }
 
-  /** Removes the pod's volumes (tokens); its logs stay. */
+  /** Removes the pod's volumes (tokens) and container run files; its logs stay. */
   async cleanup(): Promise<void> {
     clearTimeout(this.tokenTimer);
     await rm(path.join(this.podDir, "volumes"), { recursive: true, force: true });
+    await rm(path.join(this.podDir, "run"), { recursive: true, force: true });
   }
 
   /** The pod object is gone: no more status updates. */

@@ -8,8 +8,11 @@ import type { V1ContainerPort, V1Probe } from "@kubernetes/client-node";
 export interface ProbeContext {
   podIP: string;
   ports: V1ContainerPort[];
-  env: Record<string, string>;
+  /** Environment and folder of an exec probe's process (for a container: of `podman exec`). */
+  env: Record<string, string> | NodeJS.ProcessEnv;
   cwd: string;
+  /** Put before an exec probe's command to run it inside the container (`podman exec <name>`). */
+  execPrefix?: string[];
 }
 
 export interface ProbeResult {
@@ -88,8 +91,8 @@ function execProbe(
   ctx: ProbeContext,
   timeoutMs: number,
 ): Promise<ProbeResult> {
-  const [bin, ...args] = probe.command ?? [];
-  if (!bin) return Promise.resolve({ ok: false, message: "exec probe has no command" });
+  if (!probe.command?.length) return Promise.resolve({ ok: false, message: "exec probe has no command" });
+  const [bin, ...args] = [...(ctx.execPrefix ?? []), ...probe.command] as [string, ...string[]];
   return new Promise((resolve) => {
     const child = spawn(bin, args, {
       cwd: ctx.cwd,

@@ -49,6 +49,10 @@ test("httpGet, tcpSocket and exec probes against a real server on a pod IP", asy
   assert.equal((await runProbe({ exec: { command: ["false"] } }, ctx)).ok, false);
   assert.equal((await runProbe({ exec: { command: ["/no/such/binary"] } }, ctx)).ok, false);
   assert.equal((await runProbe({ grpc: { port: 1 } }, ctx)).ok, false);
+  // an exec probe of a container runs behind its prefix (`podman exec <name>`; here `env X=1` stands in)
+  const inX = { exec: { command: ["sh", "-c", 'test "$X" = 1'] } };
+  assert.equal((await runProbe(inX, ctx)).ok, false);
+  assert.deepEqual(await runProbe(inX, { ...ctx, execPrefix: ["env", "X=1"] }), { ok: true });
 });
 
 test("a probe loop flips after its thresholds", async () => {

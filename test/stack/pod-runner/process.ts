@@ -1,4 +1,7 @@
-/** Container processes: each in its own process group, output appended to its log file. */
+/**
+ * Container processes: each in its own process group, output appended to its log file. A container run
+ * through podman (engine.ts) is the `podman run` process here, with its own stop.
+ */
 import { spawn } from "node:child_process";
 import { appendFileSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { constants } from "node:os";
@@ -7,17 +10,21 @@ import path from "node:path";
 export interface Exit {
   exitCode: number;
   signal?: number;
-  reason: "Completed" | "Error" | "StartError";
+  reason: "Completed" | "Error" | "StartError" | "OOMKilled";
   message?: string;
   finishedAt: Date;
 }
 
 export interface ContainerProcess {
   pid: number | undefined;
+  /** The status' containerID: `process://<pid>`, `podman://<id>`. */
+  containerID: string | undefined;
   startedAt: Date;
   exited: Promise<Exit>;
   /** Whether the process is still running. */
   alive(): boolean;
+  /** Stops it (SIGTERM, then SIGKILL after `graceMs`); resolves with how it ended. */
+  stop(graceMs: number): Promise<Exit>;
 }
 
 export function signalNumber(signal: NodeJS.Signals): number {
@@ -37,8 +44,10 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
 export function startProcess(opts: {
   argv: string[];
   cwd: string;
-  env: Record<string, string>;
+  env: Record<string, string> | NodeJS.ProcessEnv;
   logFile: string;
+  /** What the start marker line says is started (default: the argv). */
+  describe?: string;
 }): ContainerProcess {
   const [bin, ...args] = opts.argv;
   if (!bin) throw new Error("empty command");
@@ -46,7 +55,7 @@ export function startProcess(opts: {
   const startedAt = new Date();
   appendFileSync(
     opts.logFile,
-    `--- ${startedAt.toISOString()} pod-runner: starting ${JSON.stringify(opts.argv)}\n`,
+    `--- ${startedAt.toISOString()} pod-runner: starting ${opts.describe ?? JSON.stringify(opts.argv)}\n`,
   );
   const fd = openSync(opts.logFile, "a");
   let running = true;
@@ -87,7 +96,15 @@ export function startProcess(opts: {
         });
       });
     });
-    return { pid: child.pid, startedAt, exited, alive: () => running };
+    const proc: ContainerProcess = {
+      pid: child.pid,
+      containerID: child.pid !== undefined ? `process://${child.pid}` : undefined,
+      startedAt,
+      exited,
+      alive: () => running,
+      stop: (graceMs) => stopProcess(proc, graceMs),
+    };
+    return proc;
   } finally {
     closeSync(fd);
   }

@@ -1,6 +1,7 @@
 /**
  * The pod runner: kubelet and scheduler for one Node of the local stack. It registers the Node, binds every
- * pending pod that has no node to it, and runs the pods bound to it as local processes (see pod-worker.ts).
+ * pending pod that has no node to it, and runs the pods bound to it (see pod-worker.ts): from their images
+ * through podman when it has a container engine and the image is there, as local processes otherwise.
  */
 import path from "node:path";
 import { KubeConfig, CoordinationV1Api, CoreV1Api, type V1Pod } from "@kubernetes/client-node";
@@ -10,11 +11,13 @@ import { repoRoot } from "../paths.js";
 import { buildDnsHook } from "./dns-hook-build.js";
 import type { EnvLookups } from "./env.js";
 import { loadImageMap, type ImageMap, type Placeholders } from "./images.js";
+import { ENGINE_ENV, PodmanEngine } from "./engine.js";
 import { IpPool } from "./ip-pool.js";
 import { sleep } from "../process.js";
 import { apiServerAddress, apiStatus, clusterCaPem, describeError, loadKubeConfig } from "./kube.js";
 import { acquireLock } from "./lock.js";
 import { NodeAgent } from "./node.js";
+import { runnerId } from "./podman-args.js";
 import { PodWorker } from "./pod-worker.js";
 import { ServiceProxy } from "./service-proxy.js";
 import type { PodView } from "./services.js";
@@ -33,6 +36,13 @@ export interface PodRunnerOptions {
   imageFiles?: string[];
   /** Kubernetes version to report as the node's kubelet version. */
   kubeletVersion?: string;
+  /**
+   * The container engine: a podman command (`podman`, a path), or `none`. Default: LAGSCALE_POD_RUNNER_ENGINE,
+   * else none. It runs with `engineEnv` (default: the runner's environment, so CONTAINERS_CONF and the like
+   * pass through).
+   */
+  engine?: string;
+  engineEnv?: NodeJS.ProcessEnv;
   log?: Logger;
 }
 
@@ -61,10 +71,13 @@ export class PodRunner {
   /** Pod IPs reserved at a list for pods that had them before this runner started. */
   private readonly reserved = new Map<string, string>();
   private readonly deleting = new Map<string, Promise<void>>();
-  private readonly node: NodeAgent;
+  private node: NodeAgent | undefined;
+  private engine: PodmanEngine | undefined;
+  private readonly runnerId: string;
   private images: ImageMap;
   private readonly placeholders: Placeholders;
   private readonly baseEnv: Record<string, string>;
+  private readonly clusterEnv: Record<string, string>;
   private readonly caPem: string;
   private readonly lookups: EnvLookups;
   private stopped = false;
@@ -75,7 +88,12 @@ export class PodRunner {
   private readonly stopSignal = new AbortController();
   private releaseLock: () => void = () => {};
 
-  constructor(private readonly opts: PodRunnerOptions) {
+  private readonly opts: PodRunnerOptions;
+
+  constructor(options: PodRunnerOptions) {
+    // absolute: volume folders are bind-mounted into containers, and containers' env names the hook's path
+    const opts = { ...options, stateDir: path.resolve(options.stateDir) };
+    this.opts = opts;
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(opts.nodeName)) {
       throw new Error(
         `node name ${JSON.stringify(opts.nodeName)} is not a valid DNS subdomain (lower-case a-z, 0-9, '-', '.')`,
@@ -85,25 +103,20 @@ export class PodRunner {
     this.log = opts.log ?? createLogger("pod-runner");
     this.kc = loadKubeConfig(opts.kubeconfig);
     this.core = this.kc.makeApiClient(CoreV1Api);
-    this.node = new NodeAgent(
-      this.core,
-      this.kc.makeApiClient(CoordinationV1Api),
-      { name: opts.nodeName, hostIP: HOST_IP, kubeletVersion: opts.kubeletVersion ?? "v0.0.0-lagscale" },
-      this.log,
-    );
+    this.runnerId = runnerId(opts.stateDir, opts.nodeName);
     this.images = loadImageMap(opts.imageFiles ?? []);
     this.placeholders = { node: process.execPath, tsx: import.meta.resolve("tsx"), repoRoot };
     const api = apiServerAddress(this.kc);
     const hostEnv = Object.fromEntries(
       HOST_ENV_KEYS.flatMap((k) => (process.env[k] !== undefined ? [[k, process.env[k] as string]] : [])),
     );
-    this.baseEnv = {
-      ...hostEnv,
+    this.clusterEnv = {
       KUBERNETES_SERVICE_HOST: api.host,
       KUBERNETES_SERVICE_PORT: api.port,
       KUBERNETES_SERVICE_PORT_HTTPS: api.port,
       KUBERNETES_PORT: `tcp://${api.host}:${api.port}`,
     };
+    this.baseEnv = { ...hostEnv, ...this.clusterEnv };
     this.caPem = clusterCaPem(this.kc);
     let address: string | undefined;
     try {
@@ -150,6 +163,18 @@ export class PodRunner {
   async start(): Promise<void> {
     this.releaseLock = acquireLock(this.opts.stateDir, this.nodeName);
     try {
+      await this.startEngine();
+      this.node = new NodeAgent(
+        this.core,
+        this.kc.makeApiClient(CoordinationV1Api),
+        {
+          name: this.nodeName,
+          hostIP: HOST_IP,
+          kubeletVersion: this.opts.kubeletVersion ?? "v0.0.0-lagscale",
+          ...(this.engine ? { containerRuntimeVersion: `podman://${this.engine.version}` } : {}),
+        },
+        this.log,
+      );
       await this.node.register();
     } catch (err) {
       this.releaseLock();
@@ -163,10 +188,32 @@ export class PodRunner {
       this.proxy.start();
     }
     this.log.info(
-      { node: this.nodeName, images: Object.keys(this.images), api: this.baseEnv.KUBERNETES_SERVICE_HOST },
+      {
+        node: this.nodeName,
+        images: Object.keys(this.images),
+        engine: this.engine ? `${this.engine.command} ${this.engine.version}` : "none",
+        api: this.baseEnv.KUBERNETES_SERVICE_HOST,
+      },
       "pod runner started",
     );
     this.loop = this.watchLoop();
+  }
+
+  /**
+   * The engine named by the options or LAGSCALE_POD_RUNNER_ENGINE, if it answers; then the containers an
+   * earlier runner of this stack left (killed without stopping its pods): the pods bound here run again.
+   */
+  private async startEngine(): Promise<void> {
+    const command = (this.opts.engine ?? process.env[ENGINE_ENV] ?? "").trim();
+    if (!command || command === "none") return;
+    this.engine = await PodmanEngine.detect(
+      { command, ...(this.opts.engineEnv ? { env: this.opts.engineEnv } : {}) },
+      this.log,
+    );
+    if (!this.engine) return;
+    const removed = await this.engine.removeLeftovers(this.runnerId);
+    if (removed > 0)
+      this.log.info({ removed, runner: this.runnerId }, "removed containers an earlier runner left");
   }
 
   /** Stops every pod's processes (SIGTERM, grace period, SIGKILL), then the heartbeats. */
@@ -185,7 +232,7 @@ export class PodRunner {
           .catch((err: unknown) => this.log.warn({ err: describeError(err) }, "stop failed"));
       }),
     );
-    this.node.stop();
+    this.node?.stop();
     await this.proxy?.stop();
     await this.loop;
     this.releaseLock();
@@ -307,6 +354,9 @@ export class PodRunner {
       images: () => this.currentImages(),
       placeholders: this.placeholders,
       baseEnv: this.baseEnv,
+      clusterEnv: this.clusterEnv,
+      ...(this.engine ? { engine: this.engine } : {}),
+      runnerId: this.runnerId,
       caPem: this.caPem,
       lookups: this.lookups,
       onIdle: release,

@@ -38,8 +38,10 @@ export interface ContainerRuntime {
   restartCount: number;
   /** Readiness (probe result, or running when the container has no readiness probe). */
   ready: boolean;
-  /** Process id of the current or last process, for containerID. */
-  pid?: number;
+  /** The current or last container's id (`process://<pid>`, `podman://<id>`). */
+  containerID?: string;
+  /** The image the container runs, as its engine names it; the image name otherwise. */
+  imageID?: string;
 }
 
 export interface PodRuntime {
@@ -147,8 +149,8 @@ export function containerStatus(c: ContainerRuntime, podDone: boolean): V1Contai
   return {
     name: c.name,
     image: c.image,
-    imageID: `lagscale.local/image@${c.image}`,
-    ...(c.pid !== undefined ? { containerID: `process://${c.pid}` } : {}),
+    imageID: c.imageID ?? `lagscale.local/image@${c.image}`,
+    ...(c.containerID !== undefined ? { containerID: c.containerID } : {}),
     ready: running && c.ready && !podDone,
     started: running,
     restartCount: c.restartCount,

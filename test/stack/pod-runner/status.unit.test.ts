@@ -106,7 +106,11 @@ test("phase follows the kubelet's rules", () => {
 
 test("conditions and container statuses of a running, ready pod", () => {
   const status = buildPodStatus(
-    rt("Always", [c("app", running, { pid: 42 })], [c("side", running, { sidecar: true })]),
+    rt(
+      "Always",
+      [c("app", running, { containerID: "process://42" })],
+      [c("side", running, { sidecar: true })],
+    ),
     undefined,
     t0,
   );

@@ -11,8 +11,11 @@
  * `<NAME>` is the volume name upper-cased with every other character than A-Z and 0-9 turned into `_`.
  * Supported: emptyDir, configMap, secret, downwardAPI (fieldRef), projected (serviceAccountToken, configMap,
  * secret, downwardAPI), hostPath (the host folder itself), persistentVolumeClaim (a folder per claim).
+ *
+ * File modes are the kubelet's: an item's `mode`, else the volume's `defaultMode`, else 0644; emptyDir folders
+ * are 0777. So a container run from its image as a non-root user reads its Secrets and tokens as on a node.
  */
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type {
   CoreV1Api,
@@ -25,6 +28,8 @@ import { ContainerConfigError, fieldRefValue, type EnvLookups, type PodFacts } f
 
 export const SERVICEACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 export const DEFAULT_TOKEN_SECONDS = 3607;
+/** The API's default `defaultMode` for secret, configMap, downwardAPI and projected volumes. */
+export const DEFAULT_FILE_MODE = 0o644;
 
 export function volumeEnvName(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
@@ -33,6 +38,8 @@ export function volumeEnvName(name: string): string {
 export interface FileOut {
   path: string;
   content: string | Buffer;
+  /** The item's own mode; the volume's defaultMode otherwise. */
+  mode?: number;
 }
 
 function safeRelative(p: string, where: string): string {
@@ -62,7 +69,11 @@ export function keyFiles(
       if (optional) continue;
       throw new ContainerConfigError(`${where}: key ${JSON.stringify(item.key)} not found`);
     }
-    out.push({ path: safeRelative(item.path, where), content: v });
+    out.push({
+      path: safeRelative(item.path, where),
+      content: v,
+      ...(item.mode !== undefined ? { mode: item.mode } : {}),
+    });
   }
   return out;
 }
@@ -85,9 +96,11 @@ export function downwardFiles(
     const p = safeRelative(item.path, where);
     const field = item.fieldRef?.fieldPath;
     if (!field) throw new ContainerConfigError(`${where}: item ${item.path}: only fieldRef is supported`);
-    if (field === "metadata.labels") return { path: p, content: quoteMap(pod.metadata?.labels) };
-    if (field === "metadata.annotations") return { path: p, content: quoteMap(pod.metadata?.annotations) };
-    return { path: p, content: fieldRefValue(pod, field, facts) };
+    const mode = item.mode !== undefined ? { mode: item.mode } : {};
+    if (field === "metadata.labels") return { path: p, content: quoteMap(pod.metadata?.labels), ...mode };
+    if (field === "metadata.annotations")
+      return { path: p, content: quoteMap(pod.metadata?.annotations), ...mode };
+    return { path: p, content: fieldRefValue(pod, field, facts), ...mode };
   });
 }
 
@@ -96,6 +109,8 @@ export interface TokenFile {
   file: string;
   audiences: string[];
   expirationSeconds: number;
+  /** The projected volume's defaultMode (or the source's mode). */
+  mode: number;
 }
 
 export interface MaterializedVolumes {
@@ -103,12 +118,14 @@ export interface MaterializedVolumes {
   tokens: TokenFile[];
 }
 
-async function writeFiles(dir: string, files: FileOut[]): Promise<void> {
+async function writeFiles(dir: string, files: FileOut[], defaultMode: number): Promise<void> {
   for (const f of files) {
     const full = path.join(dir, f.path);
     await mkdir(path.dirname(full), { recursive: true });
     const tmp = `${full}.tmp-${process.pid}`;
     await writeFile(tmp, f.content, { mode: 0o600 });
+    // chmod after the write: the process umask must not narrow the mode the pod asked for
+    await chmod(tmp, f.mode ?? defaultMode);
     await rename(tmp, full);
   }
 }
@@ -151,7 +168,7 @@ export async function requestToken(
 /** Writes (or rewrites, for refresh) one token file atomically. */
 export async function writeToken(deps: VolumeDeps, pod: V1Pod, t: TokenFile): Promise<void> {
   const token = await requestToken(deps.api, pod, t.audiences, t.expirationSeconds);
-  await writeFiles(path.dirname(t.file), [{ path: path.basename(t.file), content: token }]);
+  await writeFiles(path.dirname(t.file), [{ path: path.basename(t.file), content: token }], t.mode);
 }
 
 async function materializeOne(
@@ -174,7 +191,11 @@ async function materializeOne(
       throw new ContainerConfigError(`${where}: configmap "${name}" not found in namespace ${ns}`);
     }
     const data = { ...cm.data, ...decodeSecret(cm.binaryData) };
-    await writeFiles(dir, keyFiles(data, vol.configMap.items, where, vol.configMap.optional ?? false));
+    await writeFiles(
+      dir,
+      keyFiles(data, vol.configMap.items, where, vol.configMap.optional ?? false),
+      vol.configMap.defaultMode ?? DEFAULT_FILE_MODE,
+    );
   } else if (vol.secret) {
     const name = vol.secret.secretName ?? "";
     const secret = await deps.lookups.getSecret(ns, name);
@@ -185,10 +206,16 @@ async function materializeOne(
     await writeFiles(
       dir,
       keyFiles(decodeSecret(secret.data), vol.secret.items, where, vol.secret.optional ?? false),
+      vol.secret.defaultMode ?? DEFAULT_FILE_MODE,
     );
   } else if (vol.downwardAPI) {
-    await writeFiles(dir, downwardFiles(pod, vol.downwardAPI.items ?? [], facts, where));
+    await writeFiles(
+      dir,
+      downwardFiles(pod, vol.downwardAPI.items ?? [], facts, where),
+      vol.downwardAPI.defaultMode ?? DEFAULT_FILE_MODE,
+    );
   } else if (vol.projected) {
+    const mode = vol.projected.defaultMode ?? DEFAULT_FILE_MODE;
     for (const src of vol.projected.sources ?? []) {
       if (src.serviceAccountToken) {
         const t: TokenFile = {
@@ -196,6 +223,7 @@ async function materializeOne(
           file: path.join(dir, safeRelative(src.serviceAccountToken.path, where)),
           audiences: src.serviceAccountToken.audience ? [src.serviceAccountToken.audience] : [],
           expirationSeconds: src.serviceAccountToken.expirationSeconds ?? DEFAULT_TOKEN_SECONDS,
+          mode,
         };
         await writeToken(deps, pod, t);
         tokens.push(t);
@@ -209,6 +237,7 @@ async function materializeOne(
         await writeFiles(
           dir,
           keyFiles({ ...cm.data }, src.configMap.items, where, src.configMap.optional ?? false),
+          mode,
         );
       } else if (src.secret) {
         const name = src.secret.name ?? "";
@@ -220,13 +249,17 @@ async function materializeOne(
         await writeFiles(
           dir,
           keyFiles(decodeSecret(secret.data), src.secret.items, where, src.secret.optional ?? false),
+          mode,
         );
       } else if (src.downwardAPI) {
-        await writeFiles(dir, downwardFiles(pod, src.downwardAPI.items ?? [], facts, where));
+        await writeFiles(dir, downwardFiles(pod, src.downwardAPI.items ?? [], facts, where), mode);
       }
     }
+  } else {
+    // emptyDir, persistentVolumeClaim and anything else: an empty folder of the pod's own, writable by
+    // whichever user the pod's containers run as (the kubelet makes emptyDir 0777)
+    await chmod(dir, 0o777);
   }
-  // emptyDir, persistentVolumeClaim and anything else: an empty folder of the pod's own
   return dir;
 }
 
@@ -260,13 +293,18 @@ export async function materializeVolumes(
       file: path.join(dir, "token"),
       audiences: [],
       expirationSeconds: DEFAULT_TOKEN_SECONDS,
+      mode: DEFAULT_FILE_MODE,
     };
     await writeToken(deps, pod, t);
     tokens.push(t);
-    await writeFiles(dir, [
-      { path: "ca.crt", content: deps.caPem },
-      { path: "namespace", content: pod.metadata?.namespace ?? "default" },
-    ]);
+    await writeFiles(
+      dir,
+      [
+        { path: "ca.crt", content: deps.caPem },
+        { path: "namespace", content: pod.metadata?.namespace ?? "default" },
+      ],
+      DEFAULT_FILE_MODE,
+    );
     dirs[".serviceaccount"] = dir;
   }
   return { dirs, tokens };

@@ -1,8 +1,18 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
-import type { V1Pod } from "@kubernetes/client-node";
-import { ContainerConfigError } from "./env.js";
-import { downwardFiles, keyFiles, volumeEnv, volumeEnvName, SERVICEACCOUNT_MOUNT } from "./volumes.js";
+import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+import { ContainerConfigError, type EnvLookups } from "./env.js";
+import {
+  downwardFiles,
+  keyFiles,
+  materializeVolumes,
+  volumeEnv,
+  volumeEnvName,
+  SERVICEACCOUNT_MOUNT,
+} from "./volumes.js";
 
 test("volume env names", () => {
   assert.equal(volumeEnvName("kube-api-access-x7k2p"), "KUBE_API_ACCESS_X7K2P");
@@ -66,8 +76,15 @@ test("volume env tells a container where its mounts, tokens and service account 
         file: "/s/volumes/kube-api-access-abc/token",
         audiences: [],
         expirationSeconds: 3607,
+        mode: 0o644,
       },
-      { volume: "report", file: "/s/volumes/report/token", audiences: ["lagscale"], expirationSeconds: 600 },
+      {
+        volume: "report",
+        file: "/s/volumes/report/token",
+        audiences: ["lagscale"],
+        expirationSeconds: 600,
+        mode: 0o644,
+      },
     ],
   };
   const env = volumeEnv(
@@ -92,4 +109,48 @@ test("volume env tells a container where its mounts, tokens and service account 
   });
   const fallback = volumeEnv({}, { dirs: { ".serviceaccount": "/s/volumes/.serviceaccount" }, tokens: [] });
   assert.equal(fallback.LAGSCALE_SERVICEACCOUNT_DIR, "/s/volumes/.serviceaccount");
+});
+
+test("volume files get the kubelet's modes: item mode, else defaultMode, else 0644; emptyDir 0777", async (t) => {
+  const podDir = mkdtempSync(path.join(tmpdir(), "volumes-modes-"));
+  t.after(() => rmSync(podDir, { recursive: true, force: true }));
+  // Lookups from maps (no API server): the pod mounts no token, so TokenRequest is never called.
+  const lookups: EnvLookups = {
+    getSecret: (_ns, name) => Promise.resolve(name === "s" ? { data: { a: "YQ==", b: "Yg==" } } : undefined),
+    getConfigMap: (_ns, name) => Promise.resolve(name === "c" ? { data: { conf: "x" } } : undefined),
+  };
+  const pod: V1Pod = {
+    metadata: { name: "p", namespace: "n" },
+    spec: {
+      automountServiceAccountToken: false,
+      containers: [{ name: "app" }],
+      volumes: [
+        {
+          name: "secret",
+          secret: {
+            secretName: "s",
+            items: [
+              { key: "a", path: "a" },
+              { key: "b", path: "b", mode: 0o400 },
+            ],
+          },
+        },
+        { name: "config", configMap: { name: "c", defaultMode: 0o440 } },
+        {
+          name: "down",
+          downwardAPI: { items: [{ path: "ns", fieldRef: { fieldPath: "metadata.namespace" } }] },
+        },
+        { name: "scratch", emptyDir: {} },
+      ],
+    },
+  };
+  const facts = { podIP: "127.1.0.2", hostIP: "127.0.0.1", nodeName: "node" };
+  const deps = { api: {} as CoreV1Api, lookups, caPem: "" };
+  const vols = await materializeVolumes(pod, podDir, facts, deps);
+  const mode = (...p: string[]) => statSync(path.join(...p)).mode & 0o777;
+  assert.equal(mode(vols.dirs.secret!, "a"), 0o644);
+  assert.equal(mode(vols.dirs.secret!, "b"), 0o400);
+  assert.equal(mode(vols.dirs.config!, "conf"), 0o440);
+  assert.equal(mode(vols.dirs.down!, "ns"), 0o644);
+  assert.equal(mode(vols.dirs.scratch!), 0o777);
 });
