@@ -106,6 +106,7 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
       // Targets, TriggerAuthentications and referenced Secrets from watches: no reads per evaluation. The
       // ScaledJob loop reads its TriggerAuthentications and Secrets from the same caches.
       const targets = kube.cacheTargets();
+      kube.cachePods(); // Value triggers' ready pods; the pod watch starts with the first such trigger
       const authSources = new CachedAuthSources(kube, targets, new ApiAuthSources(kc), {
         logger: log.child({ component: "auth" }),
       });

@@ -624,12 +624,11 @@ export class ScaledObjectController implements ReportsSource {
       triggers = parsed.triggers;
     }
 
-    // Ready pods matter only for Value targets (and their fallback); reading them costs a list call.
+    // Ready pods matter only for Value targets (and their fallback): counted from the pod watch once it runs.
     let readyReplicas: number | undefined;
     if (triggers.some((t) => t.metricType === "Value")) {
       try {
-        const pods = await this.o.kube.pods.forTarget(scale);
-        readyReplicas = pods.filter((x) => x.ready && !x.terminating).length;
+        readyReplicas = await this.o.kube.pods.readyCount(scale);
       } catch (err) {
         this.log.warn({ scaledObject: due.key, err: errText(err) }, "could not count ready pods");
       }
