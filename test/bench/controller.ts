@@ -6,8 +6,10 @@
  *
  * Printed per N: the controller's RSS empty and in steady state (VmRSS of its process), the time to create
  * the objects (many parallel requests) and from the first creation until every object was evaluated once,
- * the evaluation-batch latency p50/p99 (the controller's lagscale_evaluation_batch_duration_seconds), the
- * API server requests per second by verb in steady state, and the Kafka requests per polling interval.
+ * what the start-up took (its writes by kind, CPU seconds per process: test/bench/startup.ts), the
+ * evaluation-batch latency p50/p99 (the controller's lagscale_evaluation_batch_duration_seconds histogram)
+ * over the start-up and, apart, over a steady window that begins once the start-up's writes are done, the
+ * API server requests per second by verb in that window, and the Kafka requests per polling interval.
  *
  * API server requests are counted by a proxy in front of it that only this controller talks to
  * (test/support/counting-proxy.ts): the API server's own apiserver_request_total counts every client of
@@ -15,7 +17,8 @@
  *
  * LAGSCALE_BENCH_HEAPSNAPSHOT_DIR=<dir>: heap snapshots of the controller empty and in steady state (read them
  * with test/bench/heap-summary.ts; the snapshots themselves raise RSS). LAGSCALE_BENCH_CONTROLLER_NODE_OPTIONS:
- * NODE_OPTIONS for the controller, to compare settings.
+ * NODE_OPTIONS for the controller, to compare settings; LAGSCALE_BENCH_CONTROLLER_ARGS: more controller flags.
+ * LAGSCALE_BENCH_RS_WAIT_S: how long to wait for the Deployments' ReplicaSets (default 240 s).
  */
 import { mkdtempSync, readFileSync, readdirSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,12 +52,14 @@ const CREATE_CONCURRENCY = 32;
 /** Long enough for several polls of every object (one batch per poll: they fall due together). */
 const STEADY_WINDOW_S = 60;
 /** How long the bench waits for the Deployments' ReplicaSets before it creates the ScaledObjects. */
-const RS_WAIT_MS = 4 * 60_000;
+const RS_WAIT_MS = Number(process.env.LAGSCALE_BENCH_RS_WAIT_S ?? 240) * 1000;
 const BATCH_HISTOGRAM = "lagscale_evaluation_batch_duration_seconds";
 /** Consumer groups committed at once: each commit waits on its group coordinator, not on this machine. */
 const COMMIT_CONCURRENCY = 20;
 /** A folder here makes the controller write a heap snapshot (SIGUSR2) empty and in steady state. */
 const HEAP_SNAPSHOT_DIR = process.env.LAGSCALE_BENCH_HEAPSNAPSHOT_DIR;
+/** More controller flags, to compare settings (`--max-concurrent-reconciles=32`). */
+const CONTROLLER_ARGS = (process.env.LAGSCALE_BENCH_CONTROLLER_ARGS ?? "").split(" ").filter(Boolean);
 /** Node options for the controller, to compare V8 settings (the snapshot's are added). */
 const CONTROLLER_NODE_OPTIONS = [
   process.env.LAGSCALE_BENCH_CONTROLLER_NODE_OPTIONS ?? "",
@@ -189,7 +194,7 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       name: `bench-ctl-${ns.name}`,
       watchNamespaces: [ns.name],
       compiledMain: main,
-      extraArgs: ["--log-level=info"],
+      extraArgs: ["--log-level=info", ...CONTROLLER_ARGS],
       ...(CONTROLLER_NODE_OPTIONS ? { env: { NODE_OPTIONS: CONTROLLER_NODE_OPTIONS } } : {}),
     });
     try {
