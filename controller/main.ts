@@ -103,16 +103,19 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         ...(config.podName ? { events: { instance: config.podName } } : {}),
       });
       const clusterObjectNamespace = config.podNamespace ?? clusterObjectNamespaceFromEnv();
-      // Targets, TriggerAuthentications and referenced Secrets from watches: no reads per evaluation.
+      // Targets, TriggerAuthentications and referenced Secrets from watches: no reads per evaluation. The
+      // ScaledJob loop reads its TriggerAuthentications and Secrets from the same caches.
       const targets = kube.cacheTargets();
+      kube.cachePods(); // Value triggers' ready pods; the pod watch starts with the first such trigger
+      const authSources = new CachedAuthSources(kube, targets, new ApiAuthSources(kc), {
+        logger: log.child({ component: "auth" }),
+      });
       const c = new ScaledObjectController({
         kube,
         reader,
         metrics,
         logger: log.child({ component: "scaledobject" }),
-        authSources: new CachedAuthSources(kube, targets, new ApiAuthSources(kc), {
-          logger: log.child({ component: "auth" }),
-        }),
+        authSources,
         concurrency: config.maxConcurrentReconciles,
         ...(watch ? { watch } : {}),
         ...(clusterObjectNamespace ? { clusterObjectNamespace } : {}),
@@ -137,7 +140,7 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
         reader,
         metrics: scaledJobMetrics,
         logger: log.child({ component: "scaledjob" }),
-        authSources: new ApiAuthSources(kc),
+        authSources,
         ...(clusterObjectNamespace ? { clusterObjectNamespace } : {}),
       });
       controller = c;

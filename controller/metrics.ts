@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Counter, Gauge, Registry, Summary } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** KEDA's common label set L. */
 export interface TriggerLabels {
@@ -87,7 +87,7 @@ export class ControllerMetrics {
   readonly watchTicks: Counter;
   readonly watchRequests: Counter<"api">;
   readonly earlyEvaluations: Counter<"reason">;
-  readonly batchSeconds: Summary;
+  readonly batchSeconds: Histogram;
   readonly batchObjects: Counter;
   private readonly series = new Map<string, ObjectSeries>();
   private readonly registeredResources = new Set<string>();
@@ -224,12 +224,12 @@ export class ControllerMetrics {
       labelNames: ["reason"] as const,
       registers,
     });
-    this.batchSeconds = new Summary({
+    // A histogram, not a summary: two scrapes' bucket counts give the quantiles of any window between them
+    // (a steady state apart from the start-up), and a summary's quantiles cannot be aggregated.
+    this.batchSeconds = new Histogram({
       name: "lagscale_evaluation_batch_duration_seconds",
-      help: "Seconds from the start of an evaluation batch (the objects due at one moment) until its last object is evaluated, over the last 10 minutes",
-      percentiles: [0.5, 0.9, 0.99],
-      maxAgeSeconds: 600,
-      ageBuckets: 5,
+      help: "Seconds from the start of an evaluation batch (the objects due at one moment) until its last object is evaluated",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 5, 10, 20, 30, 60],
       registers,
     });
     this.batchObjects = new Counter({

@@ -27,6 +27,8 @@
  *   (isNotFound(err)).
  *   const pods = await kube.pods.forTarget(s);                         // name, ip, phase, ready, terminating,
  *   await kube.pods.setDeletionCost(ns, pod.name, -1);                 // deletionCost; null clears it
+ *   const ready = await kube.pods.readyCount(s);                       // Running and Ready, as the HPA counts;
+ *                                                                      // from a pod watch after cachePods()
  *
  * Status, events, finalizers (status.ts, events.ts, finalizers.ts)
  *   await kube.status.patch(SCALED_OBJECTS, so, { conditions: [{ type: "Ready", status: "True", reason, message }],
@@ -46,6 +48,7 @@ import type { Logger } from "../../core/log.js";
 import { EventRecorder, type EventRecorderOptions } from "./events.js";
 import { Finalizers } from "./finalizers.js";
 import { Informer, type InformerOptions } from "./informer.js";
+import { PodCache } from "./pod-cache.js";
 import { PodClient } from "./pods.js";
 import { watchNamespacesFromEnv, type KubeObject, type ResourceType } from "./resources.js";
 import { KubeRest, loadKubeConfig } from "./rest.js";
@@ -57,10 +60,12 @@ export * from "./discovery.js";
 export * from "./events.js";
 export * from "./finalizers.js";
 export * from "./informer.js";
+export * from "./pod-cache.js";
 export * from "./pods.js";
 export * from "./resources.js";
 export * from "./rest.js";
 export * from "./scale.js";
+export * from "./selector.js";
 export * from "./status.js";
 export * from "./targets.js";
 export * from "./workqueue.js";
@@ -90,6 +95,7 @@ export class KubeIO {
   private readonly informers: Informer<KubeObject>[] = [];
   private started = false;
   private targetCache: TargetCache | undefined;
+  private podCache: PodCache | undefined;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -135,6 +141,16 @@ export class KubeIO {
     this.targetCache ??= new TargetCache(this);
     this.scale.useCache(this.targetCache);
     return this.targetCache;
+  }
+
+  /**
+   * Ready pod counts (`pods.readyCount`, for Value metrics) from a pod watch from now on; the watch itself
+   * starts at the first count, so a controller without Value triggers never watches pods.
+   */
+  cachePods(): PodCache {
+    this.podCache ??= new PodCache(this);
+    this.pods.useCache(this.podCache);
+    return this.podCache;
   }
 
   start(): void {

@@ -5,6 +5,7 @@
  */
 import { POD_DELETION_COST_ANNOTATION } from "../../core/scaling/index.js";
 import { PODS, resourcePath, type KubeList, type Pod } from "./resources.js";
+import { countsAsReady, targetSelector, type PodCache } from "./pod-cache.js";
 import type { KubeRest } from "./rest.js";
 import type { ScaleInfo } from "./scale.js";
 
@@ -44,7 +45,26 @@ export function toTargetPod(pod: Pod): TargetPod {
 }
 
 export class PodClient {
+  /** Ready counts from a pod watch (pod-cache.ts); absent: every count lists the pods. */
+  private cache: PodCache | undefined;
+
   constructor(private readonly rest: KubeRest) {}
+
+  /** Counts ready pods from `cache` from now on (its watch starts at the first count). */
+  useCache(cache: PodCache): void {
+    this.cache = cache;
+  }
+
+  /**
+   * The target's ready pods as the HPA counts them for a Value metric (Running and Ready), from the pod cache
+   * once it has listed, else from a list.
+   */
+  async readyCount(scale: ScaleInfo): Promise<number> {
+    const cached = this.cache?.readyCount(scale);
+    if (cached !== undefined) return cached;
+    targetSelector(scale); // the same error for a target without a usable selector, cache or not
+    return (await this.forTarget(scale)).filter((p) => countsAsReady(p)).length;
+  }
 
   /** Pods matching a label selector string in a namespace, sorted by name. */
   async list(namespace: string, labelSelector: string): Promise<TargetPod[]> {

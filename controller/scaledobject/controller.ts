@@ -109,6 +109,9 @@ const DEFAULT_EVALUATION_BUDGET_MS = 60_000;
 /** Condition and Event messages are cut here: an error's text can be anything. */
 const MAX_MESSAGE_CHARS = 1024;
 
+/** How often at most the registered-objects gauges are recounted. */
+const REGISTERED_RECOUNT_MS = 1000;
+
 class EvaluationOverran extends Error {}
 
 /** What the controller remembers of one ScaledObject between evaluations. */
@@ -197,6 +200,7 @@ export class ScaledObjectController implements ReportsSource {
   private readonly now: () => number;
   private stopped = false;
   private queueStarted = false;
+  private registeredTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ScaledObjectControllerOptions) {
     this.log = o.logger;
@@ -227,6 +231,7 @@ export class ScaledObjectController implements ReportsSource {
   /** Stops evaluating: no new evaluations, running ones finish; then the watches close. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.registeredTimer);
     if (this.queueStarted) await this.queue.stop();
     await this.o.watch?.stop();
     await this.loops.stop();
@@ -325,7 +330,20 @@ export class ScaledObjectController implements ReportsSource {
     this.updateRegistered();
   }
 
+  /**
+   * The registered-objects gauges count every object: recounted at most once a second, not at each
+   * reconcile (10,000 objects starting up made that quadratic).
+   */
   private updateRegistered(): void {
+    if (this.registeredTimer || this.stopped) return;
+    this.registeredTimer = setTimeout(() => {
+      this.registeredTimer = undefined;
+      if (!this.stopped) this.countRegistered();
+    }, REGISTERED_RECOUNT_MS);
+    this.registeredTimer.unref();
+  }
+
+  private countRegistered(): void {
     this.o.metrics.setRegistered(
       [...this.states.entries()].map(([key, st]) => ({
         namespace: parseKey(key).namespace ?? "",
@@ -624,12 +642,11 @@ export class ScaledObjectController implements ReportsSource {
       triggers = parsed.triggers;
     }
 
-    // Ready pods matter only for Value targets (and their fallback); reading them costs a list call.
+    // Ready pods matter only for Value targets (and their fallback): counted from the pod watch once it runs.
     let readyReplicas: number | undefined;
     if (triggers.some((t) => t.metricType === "Value")) {
       try {
-        const pods = await this.o.kube.pods.forTarget(scale);
-        readyReplicas = pods.filter((x) => x.ready && !x.terminating).length;
+        readyReplicas = await this.o.kube.pods.readyCount(scale);
       } catch (err) {
         this.log.warn({ scaledObject: due.key, err: errText(err) }, "could not count ready pods");
       }

@@ -6,8 +6,10 @@
  *
  * Printed per N: the controller's RSS empty and in steady state (VmRSS of its process), the time to create
  * the objects (many parallel requests) and from the first creation until every object was evaluated once,
- * the evaluation-batch latency p50/p99 (the controller's lagscale_evaluation_batch_duration_seconds), the
- * API server requests per second by verb in steady state, and the Kafka requests per polling interval.
+ * what the start-up took (its writes by kind, CPU seconds per process: test/bench/startup.ts), the
+ * evaluation-batch latency p50/p99 (the controller's lagscale_evaluation_batch_duration_seconds histogram)
+ * over the start-up and, apart, over a steady window that begins once the start-up's writes are done, the
+ * API server requests per second by verb in that window, and the Kafka requests per polling interval.
  *
  * API server requests are counted by a proxy in front of it that only this controller talks to
  * (test/support/counting-proxy.ts): the API server's own apiserver_request_total counts every client of
@@ -15,7 +17,8 @@
  *
  * LAGSCALE_BENCH_HEAPSNAPSHOT_DIR=<dir>: heap snapshots of the controller empty and in steady state (read them
  * with test/bench/heap-summary.ts; the snapshots themselves raise RSS). LAGSCALE_BENCH_CONTROLLER_NODE_OPTIONS:
- * NODE_OPTIONS for the controller, to compare settings.
+ * NODE_OPTIONS for the controller, to compare settings; LAGSCALE_BENCH_CONTROLLER_ARGS: more controller flags.
+ * LAGSCALE_BENCH_RS_WAIT_S: how long to wait for the Deployments' ReplicaSets (default 240 s).
  */
 import { mkdtempSync, readFileSync, readdirSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,6 +38,8 @@ import {
   withAdmin,
 } from "../support/controller.js";
 import { compileController } from "./compiled.js";
+import { bucketsBetween, histogramBuckets, histogramQuantile, observations } from "./histogram.js";
+import { cpuSampler, stackPids, startupReport, writesQuiet } from "./startup.js";
 import { counterTotal } from "../support/prom-text.js";
 import { sleep, type ReactionBenchIO } from "./reaction.js";
 
@@ -44,11 +49,17 @@ const GROUPS = 100;
 const POLL_S = 10;
 /** Parallel creations: enough to keep the API server busy without swamping a 2-core machine. */
 const CREATE_CONCURRENCY = 32;
-const STEADY_WINDOW_S = 30;
+/** Long enough for several polls of every object (one batch per poll: they fall due together). */
+const STEADY_WINDOW_S = 60;
+/** How long the bench waits for the Deployments' ReplicaSets before it creates the ScaledObjects. */
+const RS_WAIT_MS = Number(process.env.LAGSCALE_BENCH_RS_WAIT_S ?? 240) * 1000;
+const BATCH_HISTOGRAM = "lagscale_evaluation_batch_duration_seconds";
 /** Consumer groups committed at once: each commit waits on its group coordinator, not on this machine. */
 const COMMIT_CONCURRENCY = 20;
 /** A folder here makes the controller write a heap snapshot (SIGUSR2) empty and in steady state. */
 const HEAP_SNAPSHOT_DIR = process.env.LAGSCALE_BENCH_HEAPSNAPSHOT_DIR;
+/** More controller flags, to compare settings (`--max-concurrent-reconciles=32`). */
+const CONTROLLER_ARGS = (process.env.LAGSCALE_BENCH_CONTROLLER_ARGS ?? "").split(" ").filter(Boolean);
 /** Node options for the controller, to compare V8 settings (the snapshot's are added). */
 const CONTROLLER_NODE_OPTIONS = [
   process.env.LAGSCALE_BENCH_CONTROLLER_NODE_OPTIONS ?? "",
@@ -118,10 +129,28 @@ async function scrape(port: number): Promise<string> {
   }
 }
 
-/** A quantile of a prom-client summary in Prometheus text. */
-function summaryQuantile(text: string, name: string, q: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{quantile="${q}"}`));
-  return line ? Number(line.split(" ").at(-1)) : Number.NaN;
+/**
+ * Waits (up to `maxMs`) until the deployment controller has made a ReplicaSet for each of the `n` Deployments;
+ * returns how many there are. kube-controller-manager writes at its client-side limit (20 requests/s by
+ * default), so at 10,000 that takes longer than the bench waits: the rest is made during the start-up.
+ */
+async function replicaSetsCreated(
+  rest: ReturnType<typeof kubeRest>,
+  namespace: string,
+  n: number,
+  maxMs: number,
+): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    // one item and the count of the rest: no need to list 10,000 objects to count them
+    const list = await rest.get<{ items: unknown[]; metadata?: { remainingItemCount?: number } }>(
+      `/apis/apps/v1/namespaces/${namespace}/replicasets`,
+      { limit: 1 },
+    );
+    const count = list.items.length + (list.metadata?.remainingItemCount ?? 0);
+    if (count >= n || Date.now() - started > maxMs) return count;
+    await sleep(2000);
+  }
 }
 
 /** Runs `f` over `items` with at most `concurrency` at once. */
@@ -165,7 +194,7 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       name: `bench-ctl-${ns.name}`,
       watchNamespaces: [ns.name],
       compiledMain: main,
-      extraArgs: ["--log-level=info"],
+      extraArgs: ["--log-level=info", ...CONTROLLER_ARGS],
       ...(CONTROLLER_NODE_OPTIONS ? { env: { NODE_OPTIONS: CONTROLLER_NODE_OPTIONS } } : {}),
     });
     try {
@@ -175,6 +204,7 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       await heapSnapshot(pid, `empty-${n}`);
 
       const idx = Array.from({ length: n }, (_, i) => i);
+      const cpu = cpuSampler({ controller: pid, ...stackPids(stack) });
       let t = Date.now();
       await parallel(idx, CREATE_CONCURRENCY, async (i) => {
         await rest.post(
@@ -183,7 +213,11 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
         );
       });
       io.figure(`controller-${n}-create-deployments`, ((Date.now() - t) / 1000).toFixed(1), "s");
+      // The deployment controller's ReplicaSets are the stack's work, not lagscale's: out of the start-up.
+      const replicaSets = await replicaSetsCreated(rest, ns.name, n, RS_WAIT_MS);
+      io.note(`${replicaSets} ReplicaSets after ${((Date.now() - t) / 1000).toFixed(1)} s`);
       t = Date.now();
+      const cpuAtCreate = cpu.sample();
       await parallel(idx, CREATE_CONCURRENCY, async (i) => {
         await rest.post(
           `/apis/lagscale.io/v1alpha1/namespaces/${ns.name}/scaledobjects`,
@@ -211,16 +245,25 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
         if (Date.now() - t > 30 * 60_000) throw new Error(`only ${evaluated} of ${n} evaluated after 30 min`);
         await sleep(1000);
       }
-      io.figure(`controller-${n}-all-evaluated`, ((Date.now() - t) / 1000).toFixed(1), "s");
+      const allEvaluated = Date.now();
+      io.figure(`controller-${n}-all-evaluated`, ((allEvaluated - t) / 1000).toFixed(1), "s");
       io.note(
-        `(from the first ScaledObject created; ${((Date.now() - created) / 1000).toFixed(1)} s after the last)`,
+        `(from the first ScaledObject created; ${((allEvaluated - created) / 1000).toFixed(1)} s after the last)`,
       );
+      const cpuAtEvaluated = cpu.sample();
+      // The start-up's writes (finalizers, first status, Events) may still be under way: wait for a quiet poll.
+      const quietFrom = await writesQuiet(proxy.seen, POLL_S * 1000, 15 * 60_000);
+      io.figure(`controller-${n}-startup-writes-done`, ((quietFrom - t) / 1000).toFixed(1), "s");
+      startupReport(io, n, proxy.seen, t, cpuAtCreate, cpuAtEvaluated, (allEvaluated - t) / 1000);
 
-      // Steady state: finalizers and first status writes are behind; one full poll more to settle.
-      await sleep((POLL_S + 5) * 1000);
+      // Steady state: the histogram's buckets now and after the window; their difference is the window's.
+      const textBefore = await scrape(controller.metricsPort);
+      const startupBuckets = histogramBuckets(textBefore, BATCH_HISTOGRAM);
+      io.figure(`controller-${n}-startup-batch-p99`, histogramQuantile(0.99, startupBuckets).toFixed(3), "s");
       const before = {
         seen: proxy.seen.length,
-        kafka: counterTotal(await scrape(controller.metricsPort), "lagscale_kafka_requests_total"),
+        kafka: counterTotal(textBefore, "lagscale_kafka_requests_total"),
+        objects: counterTotal(textBefore, "lagscale_evaluation_batch_objects_total"),
       };
       const rssSamples: number[] = [];
       for (let s = 0; s < STEADY_WINDOW_S; s += 5) {
@@ -252,20 +295,14 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
         ((kafkaRequests * POLL_S) / STEADY_WINDOW_S).toFixed(1),
         "requests",
       );
-      io.figure(
-        `controller-${n}-batch-p50`,
-        summaryQuantile(text, "lagscale_evaluation_batch_duration_seconds", "0.5").toFixed(3),
-        "s",
-      );
-      io.figure(
-        `controller-${n}-batch-p99`,
-        summaryQuantile(text, "lagscale_evaluation_batch_duration_seconds", "0.99").toFixed(3),
-        "s",
-      );
-      const batches = counterTotal(text, "lagscale_evaluation_batch_duration_seconds_count");
-      const objects = counterTotal(text, "lagscale_evaluation_batch_objects_total");
+      const steady = bucketsBetween(startupBuckets, histogramBuckets(text, BATCH_HISTOGRAM));
+      io.figure(`controller-${n}-batch-p50`, histogramQuantile(0.5, steady).toFixed(3), "s");
+      io.figure(`controller-${n}-batch-p99`, histogramQuantile(0.99, steady).toFixed(3), "s");
+      const batches = observations(steady);
+      const objects = counterTotal(text, "lagscale_evaluation_batch_objects_total") - before.objects;
       io.note(
-        `${batches} batches, ${(objects / Math.max(1, batches)).toFixed(1)} objects per batch on average`,
+        `steady window of ${STEADY_WINDOW_S} s: ${batches} batches, ` +
+          `${(objects / Math.max(1, batches)).toFixed(1)} objects per batch on average`,
       );
       io.figure(`controller-${n}-rss`, Math.max(...rssSamples).toFixed(1), "MiB");
       io.note(

@@ -18,6 +18,8 @@ export interface SeenRequest {
   verb: string;
   /** The path without the query. */
   path: string;
+  /** When the proxy received it (epoch ms). */
+  at: number;
 }
 
 export interface CountingProxy {
@@ -66,7 +68,7 @@ export async function startCountingProxy(stackKubeconfig: string, dir: string): 
   const seen: SeenRequest[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://proxy");
-    seen.push({ verb: verbOf(req.method ?? "GET", url), path: url.pathname });
+    seen.push({ verb: verbOf(req.method ?? "GET", url), path: url.pathname, at: Date.now() });
     const headers = { ...req.headers, host: upstream.host };
     const up = https.request(
       { hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers, agent },
