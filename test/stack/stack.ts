@@ -114,7 +114,11 @@ export function podRunnerEngine(
     : env;
   if (named) return { engine: named, env: confEnv, note: `engine ${named} (LAGSCALE_POD_RUNNER_ENGINE)` };
   if (!containers?.usable) {
-    return { engine: "none", env, note: `pods run as processes: ${containers?.reason ?? "no container engine"}` };
+    return {
+      engine: "none",
+      env,
+      note: `pods run as processes: ${containers?.reason ?? "no container engine"}`,
+    };
   }
   if (containers.imagesError || !containers.images?.length) {
     return {
