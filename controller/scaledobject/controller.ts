@@ -7,14 +7,15 @@
  * evaluates at once; otherwise an object is evaluated every pollingInterval.
  *
  * One evaluation batch (every object due at the same time):
- *   1. per object, in parallel: validate (core/crd), pause annotations, /scale of the target (current
- *      replicas as KEDA reads them), trigger inputs (controller/auth: TriggerAuthentication, `*FromEnv`),
- *      trigger parameters (core/triggers);
+ *   1. per object, in parallel (prepare.ts): validate (core/crd), pause annotations, /scale of the target
+ *      (current replicas as KEDA reads them), trigger inputs (controller/auth: TriggerAuthentication,
+ *      `*FromEnv`), trigger parameters (core/triggers);
  *   2. every kafka read of the batch is issued in the same tick, so the lag reader serves them with one
  *      round per Kafka cluster;
- *   3. per object: lag math with each trigger's excludePersistentLag memory (core/lag), cron values, the
- *      decision (core/scaling) with the state kept from the previous evaluation (seeded from status after a
- *      start or a failover), the `/scale` write only when the decision says so, events, status, metrics.
+ *   3. per object: lag math with each trigger's excludePersistentLag memory (trigger-values.ts), cron
+ *      values, the decision (core/scaling) with the state kept from the previous evaluation (seeded from
+ *      status after a start or a failover), the `/scale` write only when the decision says so, events,
+ *      status (statusOfEvaluation in status.ts), metrics.
  *
  * Nothing here scales a target because something could not be read: an invalid object, a missing target,
  * an API error or an unreachable Kafka all end in a status and an event, and the replica count stays (or,
@@ -25,12 +26,7 @@
  * and polls skipped for a capped, jittered exponential backoff (backoff.ts); a spec or annotation change
  * tries again at once. An evaluation past its budget is not started again until it has ended.
  */
-import {
-  parsePauseAnnotations,
-  validateScaledObject,
-  type ResolvedScaledObject,
-  type ScaledObject,
-} from "../../core/crd/index.js";
+import type { ScaledObject } from "../../core/crd/index.js";
 import type { EndOffsetWatch, WatchTick } from "../../core/kafka/end-offset-watch.js";
 import type { LagReader, LagReadResult } from "../../core/kafka/types.js";
 import type { PersistentLagMemory } from "../../core/lag/index.js";
@@ -39,16 +35,13 @@ import {
   decideScaledObject,
   type DecideInput,
   type ScalingEvent,
-  type ScalingSpec,
   type ScalingState,
 } from "../../core/scaling/index.js";
-import { resolveScaledObjectInputs, type AuthSources } from "../auth/index.js";
+import type { AuthSources } from "../auth/index.js";
 import {
   EventReason,
   FINALIZER,
   hasFinalizer,
-  isNotFound,
-  NotScalableError,
   objectKey,
   parseKey,
   SCALED_OBJECTS,
@@ -58,29 +51,33 @@ import {
   type Informer,
   type KubeIO,
   type ReconcileResult,
-  type ScaleInfo,
   type TargetPod,
 } from "../kube/index.js";
-import type { ControllerMetrics, TriggerSample } from "../metrics.js";
+import type { ControllerMetrics } from "../metrics.js";
 import { backoffDelay, EVALUATION_BACKOFF } from "./backoff.js";
 import { EvaluationLoops, pollingIntervalMs, type DueKey } from "./loops.js";
 import {
   clearMarks,
   evaluationReports,
-  kafkaTriggerForReports,
   markForScaleIn,
   type EvaluatedTrigger,
   type EvaluationReports,
   type ObjectReportState,
-  type ReportTrigger,
   type ReportsSource,
   type ReportStore,
 } from "../reports/index.js";
 import { newStalls, stallKey } from "../../core/reports/summary.js";
-import { EarlyEvaluations, memoryFromEvaluation, type EvaluatedKafkaTrigger } from "./early.js";
-import { parseTriggers, scalingSpecFor, type ParsedTrigger, type TriggerAuthInput } from "./spec.js";
-import { seedStateFromStatus, statusAfterCheckFailure, statusAfterEvaluation } from "./status.js";
-import { cronOutcome, kafkaOutcome, type TriggerOutcome } from "./triggers.js";
+import { EarlyEvaluations, memoryFromEvaluation } from "./early.js";
+import {
+  errText,
+  prepareEvaluation,
+  ScaledObjectChecks,
+  targetIsGone,
+  type Prepared,
+  type ReadyEvaluation,
+} from "./prepare.js";
+import { seedStateFromStatus, statusAfterCheckFailure, statusOfEvaluation } from "./status.js";
+import { triggerValues } from "./trigger-values.js";
 
 export interface ScaledObjectControllerOptions {
   kube: KubeIO;
@@ -142,32 +139,6 @@ interface ObjectState {
   markedPods: Set<string>;
 }
 
-type Prepared =
-  | { kind: "skip" }
-  | {
-      kind: "failed";
-      so: ScaledObject;
-      reason: "ScaledObjectCheckFailed" | "ErrorGettingCurrentReplicas";
-      message: string;
-      due: DueKey;
-    }
-  | {
-      kind: "ready";
-      so: ScaledObject;
-      resolved: ResolvedScaledObject;
-      spec: ScalingSpec;
-      scale: ScaleInfo;
-      readyReplicas: number | undefined;
-      pause: DecideInput["pause"] & { paused: boolean };
-      triggers: ParsedTrigger[];
-      due: DueKey;
-      reads: Map<number, { started: number; result: Promise<LagReadResult> }>;
-    };
-
-/** A ScaledObject's validation (core/crd) and scaling spec, or why it cannot be evaluated. */
-type Checked =
-  { ok: true; resolved: ResolvedScaledObject; spec: ScalingSpec } | { ok: false; message: string };
-
 function fingerprint(so: ScaledObject): string {
   const a = so.metadata.annotations ?? {};
   const sorted = Object.keys(a)
@@ -176,26 +147,13 @@ function fingerprint(so: ScaledObject): string {
   return `${so.metadata.uid ?? ""}|${so.metadata.generation ?? 0}|${JSON.stringify(sorted)}`;
 }
 
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** The target does not exist (any more) or cannot be scaled: nothing to restore, nothing to retry. */
-function targetIsGone(err: unknown): boolean {
-  return (
-    isNotFound(err) ||
-    err instanceof NotScalableError ||
-    /has no kind .* \(is its CRD installed\?\)/.test(errText(err))
-  );
-}
-
 export class ScaledObjectController implements ReportsSource {
   private readonly informer: Informer<ScaledObject>;
   private readonly queue: WorkQueue;
   private readonly loops: EvaluationLoops;
   private readonly early = new EarlyEvaluations();
   private readonly states = new Map<string, ObjectState>();
-  private readonly checks = new WeakMap<ScaledObject, Checked>();
+  private readonly checks = new ScaledObjectChecks();
   private readonly log: Logger;
   private readonly now: () => number;
   private stopped = false;
@@ -366,7 +324,7 @@ export class ScaledObjectController implements ReportsSource {
 
   /** The reports' part of this evaluation; undefined when the object has no kept reports. */
   private async reportsFor(
-    p: Extract<Prepared, { kind: "ready" }>,
+    p: ReadyEvaluation,
     key: string,
     triggers: EvaluatedTrigger[],
     now: number,
@@ -562,107 +520,20 @@ export class ScaledObjectController implements ReportsSource {
     }
   }
 
-  /**
-   * The object's validation and scaling spec, computed once per version of it: the informer replaces the
-   * cached object on every change, so an unchanged object polled again reuses them (no schema walk and
-   * clone per poll). Weak: a replaced or deleted object's entry goes with it.
-   */
-  private checked(so: ScaledObject): Checked {
-    const known = this.checks.get(so);
-    if (known) return known;
-    // The informer's object carries server fields the schema does not know in status; validate the spec.
-    const v = validateScaledObject({
-      apiVersion: so.apiVersion,
-      kind: so.kind,
-      metadata: so.metadata,
-      spec: so.spec,
-    });
-    let c: Checked;
-    if (!v.ok) c = { ok: false, message: v.errors.map((e) => `${e.path}: ${e.message}`).join("; ") };
-    else {
-      const spec = scalingSpecFor(v.resolved.spec);
-      c = spec.ok ? { ok: true, resolved: v.resolved, spec: spec.spec } : { ok: false, message: spec.error };
-    }
-    this.checks.set(so, c);
-    return c;
-  }
-
-  private async prepare(due: DueKey): Promise<Prepared> {
+  private prepare(due: DueKey): Promise<Prepared> {
     const so = this.informer.get(due.key);
-    if (!so || so.metadata.deletionTimestamp || this.stopped) return { kind: "skip" };
-    const failed = (
-      message: string,
-      reason: "ScaledObjectCheckFailed" | "ErrorGettingCurrentReplicas" = "ScaledObjectCheckFailed",
-    ): Prepared => ({ kind: "failed", so, reason, message, due });
-
-    const v = this.checked(so);
-    if (!v.ok) return failed(v.message);
-    const pauseParse = parsePauseAnnotations(so.metadata.annotations);
-    if (!pauseParse.ok) return failed(`${pauseParse.error.path}: ${pauseParse.error.message}`);
-    const p = pauseParse.value;
-    const pause: DecideInput["pause"] & { paused: boolean } = {
-      paused: p.paused,
-      pausedScaleIn: p.pausedScaleIn,
-      pausedScaleOut: p.pausedScaleOut,
-      forceActivation: p.forceActivation,
-    };
-    if (p.pausedReplicas !== undefined) pause.pausedReplicas = p.pausedReplicas;
-
-    const ns = so.metadata.namespace ?? "default";
-    const ref = v.resolved.spec.scaleTargetRef;
-    let scale: ScaleInfo;
-    try {
-      scale = await this.o.kube.scale.get(ns, ref);
-    } catch (err) {
-      if (isNotFound(err)) return failed(`Target resource doesn't exist: ${ref.kind} ${ns}/${ref.name}`);
-      if (err instanceof NotScalableError) {
-        return failed(`Target resource doesn't expose /scale subresource: ${err.message}`);
-      }
-      if (targetIsGone(err)) return failed(errText(err));
-      return failed(
-        `could not read the current replicas of ${ref.kind} ${ns}/${ref.name}: ${errText(err)}`,
-        "ErrorGettingCurrentReplicas",
-      );
-    }
-
-    let triggers: ParsedTrigger[] = [];
-    if (!pause.paused && pause.pausedReplicas === undefined) {
-      const inputs = await resolveScaledObjectInputs(
-        this.o.authSources,
-        so,
-        this.o.clusterObjectNamespace ? { clusterObjectNamespace: this.o.clusterObjectNamespace } : {},
-      );
-      const authErrors = inputs.triggers.flatMap((t) => (t.ok ? [] : t.errors));
-      if (authErrors.length > 0) return failed(authErrors.join("; "));
-      const auth: TriggerAuthInput[] = inputs.triggers.map((t) =>
-        t.ok ? { authParams: t.input.authParams, resolvedEnv: t.input.resolvedEnv } : {},
-      );
-      const parsed = parseTriggers(v.resolved.spec.triggers, auth);
-      if (!parsed.ok) return failed(parsed.errors.join("; "));
-      triggers = parsed.triggers;
-    }
-
-    // Ready pods matter only for Value targets (and their fallback): counted from the pod watch once it runs.
-    let readyReplicas: number | undefined;
-    if (triggers.some((t) => t.metricType === "Value")) {
-      try {
-        readyReplicas = await this.o.kube.pods.readyCount(scale);
-      } catch (err) {
-        this.log.warn({ scaledObject: due.key, err: errText(err) }, "could not count ready pods");
-      }
-    }
-    return {
-      kind: "ready",
+    if (!so || so.metadata.deletionTimestamp || this.stopped) return Promise.resolve({ kind: "skip" });
+    return prepareEvaluation(
+      {
+        kube: this.o.kube,
+        authSources: this.o.authSources,
+        clusterObjectNamespace: this.o.clusterObjectNamespace,
+        log: this.log,
+      },
+      this.checks,
       so,
-      resolved: v.resolved,
-      spec: v.spec,
-      scale,
-      readyReplicas,
-      pause,
-      triggers,
       due,
-      reads: new Map(),
-    };
+    );
   }
 
   private async finish(p: Prepared): Promise<void> {
@@ -702,62 +573,13 @@ export class ScaledObjectController implements ReportsSource {
     st.originalReplicaCount ??= so.status?.originalReplicaCount ?? p.scale.replicas;
 
     // Trigger values: kafka reads issued by the batch, cron from the clock.
-    const outcomes: TriggerOutcome[] = [];
-    const samples: TriggerSample[] = [];
-    const kafkaEvaluated: EvaluatedKafkaTrigger[] = [];
-    let lagSum: number | undefined;
-    const evaluated: EvaluatedTrigger[] = [];
-    const reportTriggers: ReportTrigger[] = [];
-    for (const t of p.triggers) {
-      let outcome: TriggerOutcome;
-      let latencySeconds: number | undefined;
-      if (t.kind === "kafka") {
-        const read = p.reads.get(t.index);
-        let result: LagReadResult | { ok: false; error: string };
-        if (read) {
-          result = await read.result;
-          latencySeconds = (performance.now() - read.started) / 1000;
-        } else result = { ok: false, error: t.connectError ?? "no lag request for this trigger" };
-        outcome = kafkaOutcome(t, result, st.memory.get(t.metricName));
-        const forReports = kafkaTriggerForReports(t, outcome, result);
-        evaluated.push(forReports.evaluated);
-        reportTriggers.push(forReports.report);
-        kafkaEvaluated.push({ trigger: t, read: result, lag: outcome.lag });
-        if (outcome.memory) st.memory.set(t.metricName, outcome.memory);
-        if (outcome.lag !== undefined) lagSum = (lagSum ?? 0) + outcome.lag;
-        if (outcome.inactiveReason) {
-          // D3: say why the trigger is inactive where people look, not only in the log.
-          log.info({ trigger: t.metricName }, outcome.inactiveReason);
-          kube.events.event(
-            so,
-            "Normal",
-            EventReason.KEDAScalerInfo,
-            `${t.metricName}: ${outcome.inactiveReason}`,
-          );
-        }
-      } else {
-        outcome = cronOutcome(t, new Date(this.now()));
-      }
-      outcomes.push(outcome);
-      const sample: TriggerSample = {
-        labels: {
-          namespace: ns,
-          scaledObject: name,
-          scaler: t.scaler,
-          triggerIndex: String(t.index),
-          metric: t.metricName,
-          type: "scaledobject",
-        },
-        active: outcome.input.active === true,
-        error: outcome.input.error !== undefined,
-      };
-      if (outcome.input.metricValue !== undefined) sample.value = outcome.input.metricValue;
-      if (latencySeconds !== undefined) sample.latencySeconds = latencySeconds;
-      if (outcome.lag !== undefined) sample.lag = outcome.lag;
-      samples.push(sample);
+    const values = await triggerValues(p, st.memory, new Date(this.now()));
+    const { outcomes, samples, lagSum, evaluated, reportTriggers } = values;
+    for (const { metricName, reason } of values.inactive) {
+      // D3: say why the trigger is inactive where people look, not only in the log.
+      log.info({ trigger: metricName }, reason);
+      kube.events.event(so, "Normal", EventReason.KEDAScalerInfo, `${metricName}: ${reason}`);
     }
-    // Known metric names whose memory is no longer needed (spec change) are dropped.
-    for (const k of st.memory.keys()) if (!p.triggers.some((t) => t.metricName === k)) st.memory.delete(k);
 
     const now = this.now();
     const target = p.scale.target;
@@ -865,41 +687,18 @@ export class ScaledObjectController implements ReportsSource {
         replicas,
         maxReplicaCount: p.spec.maxReplicaCount,
         activated: result.decision.kind === "scale" && result.decision.reason === "activate" && !scaleError,
-        kafka: kafkaEvaluated,
+        kafka: values.kafka,
       }),
     );
     for (const e of events) kube.events.event(so, e.type, e.reason, e.message);
 
-    const hasKafka = p.triggers.some((t) => t.kind === "kafka");
-    const statusInput: Parameters<typeof statusAfterEvaluation>[0] = {
-      name,
-      conditions: state.conditions,
+    const changes = statusOfEvaluation(p, {
       state,
-      fallbackConfigured: p.spec.fallback !== undefined,
-      triggers: p.triggers.map((t) => ({ metricName: t.metricName, type: t.kind })),
       activeTriggers: result.activeTriggers,
-      authenticationRefs: p.resolved.spec.triggers.flatMap((t) =>
-        t.authenticationRef ? [t.authenticationRef.name] : [],
-      ),
-      target,
       originalReplicaCount: st.originalReplicaCount,
       currentReplicas: replicas,
-    };
-    if (p.pause.pausedReplicas !== undefined) statusInput.pausedReplicas = p.pause.pausedReplicas;
-    if (hasKafka && lagSum !== undefined) statusInput.currentLag = lagSum;
-    if (p.triggers.length === 0) {
-      // Paused: the triggers were not read; keep what status says about them.
-      statusInput.triggers = (so.status?.externalMetricNames ?? []).map((m) => ({
-        metricName: m,
-        type: so.status?.triggersTypes ?? "",
-      }));
-    }
-    const changes = statusAfterEvaluation(statusInput, so.status);
-    if (p.triggers.length === 0) {
-      delete changes.externalMetricNames;
-      delete changes.triggersTypes;
-      delete changes.triggersActivity;
-    }
+      lagSum,
+    });
     await kube.status.patch(SCALED_OBJECTS, so, changes);
 
     const desired = result.decision.kind === "scale" ? result.decision.replicas : replicas;

@@ -11,6 +11,7 @@ import {
   type ScalingState,
 } from "../../core/scaling/index.js";
 import type { StatusChanges } from "../kube/status.js";
+import type { ReadyEvaluation } from "./prepare.js";
 
 const CONDITION_TYPES = ["Ready", "Active", "Fallback", "Paused"] as const;
 
@@ -154,4 +155,51 @@ export function statusAfterCheckFailure(
       { type: "Active", status: "Unknown", reason: "UnknownState", message: "ScaledObject check failed" },
     ],
   };
+}
+
+/**
+ * The status changes of one evaluation that reached a decision: statusAfterEvaluation's input from the
+ * prepared object and the decision. A paused object's triggers were not read: what status says about them
+ * stays.
+ */
+export function statusOfEvaluation(
+  p: ReadyEvaluation,
+  o: {
+    state: ScalingState;
+    activeTriggers: readonly string[];
+    originalReplicaCount: number | undefined;
+    currentReplicas: number;
+    lagSum: number | undefined;
+  },
+): StatusChanges<ScaledObjectStatus> {
+  const so = p.so;
+  const read = p.triggers.length > 0;
+  const input: EvaluationStatusInput = {
+    name: so.metadata.name ?? "",
+    conditions: o.state.conditions,
+    state: o.state,
+    fallbackConfigured: p.spec.fallback !== undefined,
+    triggers: read
+      ? p.triggers.map((t) => ({ metricName: t.metricName, type: t.kind }))
+      : (so.status?.externalMetricNames ?? []).map((m) => ({
+          metricName: m,
+          type: so.status?.triggersTypes ?? "",
+        })),
+    activeTriggers: o.activeTriggers,
+    authenticationRefs: p.resolved.spec.triggers.flatMap((t) =>
+      t.authenticationRef ? [t.authenticationRef.name] : [],
+    ),
+    target: p.scale.target,
+    currentReplicas: o.currentReplicas,
+  };
+  if (o.originalReplicaCount !== undefined) input.originalReplicaCount = o.originalReplicaCount;
+  if (p.pause.pausedReplicas !== undefined) input.pausedReplicas = p.pause.pausedReplicas;
+  if (p.triggers.some((t) => t.kind === "kafka") && o.lagSum !== undefined) input.currentLag = o.lagSum;
+  const changes = statusAfterEvaluation(input, so.status);
+  if (!read) {
+    delete changes.externalMetricNames;
+    delete changes.triggersTypes;
+    delete changes.triggersActivity;
+  }
+  return changes;
 }
