@@ -25,6 +25,14 @@ import { acquireLock, freePorts, isAlive, sleep, spawnDetached, stopProcess, tai
  */
 export const KUBE_VERSIONS = { kubernetes: "v1.36.3", etcd: "v3.6.16" } as const;
 
+/** kube-controller-manager's consistency gates (beta in 1.36), turned off on the local stack (see below). */
+const STALE_CONTROLLER_GATES = [
+  "StaleControllerConsistencyReplicaSet",
+  "StaleControllerConsistencyJob",
+  "StaleControllerConsistencyStatefulSet",
+  "StaleControllerConsistencyDaemonSet",
+];
+
 const BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kubectl"] as const;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SERVICE_CIDR = "10.96.0.0/16";
@@ -426,6 +434,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Kube
         // Pod IPs are loopback addresses, which EndpointSlices and Endpoints refuse: these two controllers
         // would retry every Service with a selector forever. The pod runner's Service proxy publishes them.
         "--controllers=*,-endpointslice-controller,-endpoints-controller",
+        // 1.36's stale-controller checks hold a ReplicaSet, Job, StatefulSet or DaemonSet sync until the
+        // controller's informer has seen its own last write; on a loaded 2-core machine that held ReplicaSets
+        // for minutes ("read version ... is not as new as written version"), so pods came minutes late.
+        `--feature-gates=${STALE_CONTROLLER_GATES.map((g) => `${g}=false`).join(",")}`,
         "--leader-elect=false",
         "--profiling=false",
       ],
