@@ -6,13 +6,12 @@ import {
   type InternalBroker,
   type InternalCluster,
 } from "../../core/kafka/kafkajs-internals.js";
+import { uniqueName, waitUntilServed } from "../stack/kafka/client.js";
 import type { KafkaInfo } from "../stack/types.js";
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
+export { uniqueName };
 
 /** A quiet kafkajs client for setting things up on the broker. */
 export function setupClient(info: KafkaInfo): KafkaClient {
@@ -61,6 +60,7 @@ export class KafkaFixture {
     });
     if (!created) throw new Error(`topics ${names.join(", ")} already exist`);
     this.topics.push(...names);
+    for (const [i, name] of names.entries()) await waitUntilServed(this.admin, name, partitionCounts[i]!);
     return names;
   }
 

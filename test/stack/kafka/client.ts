@@ -97,10 +97,16 @@ export async function createTopic(admin: Admin, name: string, partitions: number
     timeout: 30_000,
   });
   if (!created) throw new Error(`createTopic(${name}): the topic already exists`);
-  // The metadata may name a leader before that broker serves the partition; a produce in that window gets
-  // NOT_LEADER_OR_FOLLOWER for some partitions, and kafkajs then resends the whole batch, duplicating what the
-  // other partitions had already written. ListOffsets goes to each leader, so once it answers for every
-  // partition, produces do too.
+  await waitUntilServed(admin, name, partitions);
+}
+
+/**
+ * Waits until every partition of a new topic is served. The metadata may name a leader before that broker
+ * serves the partition; a produce in that window gets NOT_LEADER_OR_FOLLOWER (or UNKNOWN_TOPIC_OR_PARTITION)
+ * for some partitions, and kafkajs then resends the whole batch, duplicating what the other partitions had
+ * already written. ListOffsets goes to each leader, so once it answers for every partition, produces do too.
+ */
+export async function waitUntilServed(admin: Admin, name: string, partitions: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
