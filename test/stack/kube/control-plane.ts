@@ -438,6 +438,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Kube
         // controller's informer has seen its own last write; on a loaded 2-core machine that held ReplicaSets
         // for minutes ("read version ... is not as new as written version"), so pods came minutes late.
         `--feature-gates=${STALE_CONTROLLER_GATES.map((g) => `${g}=false`).join(",")}`,
+        // The default 20 requests/s (burst 30) let a bench's 1,000 Deployments hold every test's ReplicaSets
+        // and pods back for minutes; the stack's API server has room for more.
+        "--kube-api-qps=200",
+        "--kube-api-burst=400",
         "--leader-elect=false",
         "--profiling=false",
       ],
