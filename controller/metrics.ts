@@ -60,6 +60,11 @@ export function buildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
   return { version, gitCommit: env.GIT_COMMIT?.trim() || "unknown" };
 }
 
+/** One trigger series' identity, cheaper than JSON per evaluation (label values are Kubernetes names). */
+function triggerSeriesKey(l: TriggerLabels): string {
+  return `${l.namespace}\u0000${l.scaledObject}\u0000${l.scaler}\u0000${l.triggerIndex}\u0000${l.metric}\u0000${l.type}`;
+}
+
 interface ObjectSeries {
   triggers: TriggerLabels[];
   lag: Record<(typeof LAG_LABELS)[number], string>[];
@@ -309,8 +314,8 @@ export class ControllerMetrics {
     }
     const prev = this.series.get(key);
     if (prev) {
-      const keep = new Set(next.triggers.map((l) => JSON.stringify(l)));
-      for (const l of prev.triggers) if (!keep.has(JSON.stringify(l))) this.removeTrigger(l);
+      const keep = new Set(next.triggers.map(triggerSeriesKey));
+      for (const l of prev.triggers) if (!keep.has(triggerSeriesKey(l))) this.removeTrigger(l);
       const keepLag = new Set(next.lag.map((l) => l.trigger));
       // a trigger whose read failed has no lag to show: its series goes until a read succeeds again
       for (const l of prev.lag) if (!keepLag.has(l.trigger)) this.kafkaLag.remove(l);

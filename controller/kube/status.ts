@@ -30,7 +30,7 @@ export function mergeConditions(
   now: Date,
 ): Condition[] {
   const out = (old ?? []).map((c) => ({ ...c }));
-  const stamp = kubeTime(now);
+  let stamp: string | undefined; // formatted only for a condition that changed: most evaluations have none
   for (const u of updates) {
     const i = out.findIndex((c) => c.type === u.type);
     const prev = i >= 0 ? out[i] : undefined;
@@ -38,7 +38,9 @@ export function mergeConditions(
     if (u.reason !== undefined) next.reason = u.reason;
     if (u.message !== undefined) next.message = u.message;
     next.lastTransitionTime =
-      prev && prev.status === u.status && prev.lastTransitionTime ? prev.lastTransitionTime : stamp;
+      prev && prev.status === u.status && prev.lastTransitionTime
+        ? prev.lastTransitionTime
+        : (stamp ??= kubeTime(now));
     if (i >= 0) out[i] = next;
     else out.push(next);
   }
@@ -57,9 +59,15 @@ function jsonEqual(a: unknown, b: unknown): boolean {
     return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
   }
   if (isPlainObject(a) && isPlainObject(b)) {
-    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-    return ka.length === kb.length && ka.every((k) => jsonEqual(a[k], b[k]));
+    // a key whose value is undefined is no key in JSON; counted, not filtered into arrays (every evaluation)
+    let defined = 0;
+    for (const k in a) {
+      if (a[k] === undefined) continue;
+      if (!jsonEqual(a[k], b[k])) return false;
+      defined++;
+    }
+    for (const k in b) if (b[k] !== undefined) defined--;
+    return defined === 0;
   }
   return false;
 }

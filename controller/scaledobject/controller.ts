@@ -710,6 +710,7 @@ export class ScaledObjectController implements ReportsSource {
       error: result.isError || scaleError !== undefined,
       loopLatencySeconds,
     });
+    if (!log.isLevelEnabled("debug")) return; // its arguments are built only when someone reads them
     log.debug(
       {
         cause: p.due.cause,

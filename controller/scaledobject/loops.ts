@@ -1,8 +1,14 @@
 /**
  * The evaluation schedule: one timer per ScaledObject, firing every `pollingInterval`, plus evaluations
- * asked for at once (a spec or annotation change). Timers are aligned to multiples of their interval on the
- * wall clock, so ScaledObjects with the same pollingInterval fall due together; everything due together is
- * handed to `run` as one batch, which reads all their triggers in one round of the lag reader.
+ * asked for at once (a spec or annotation change). Each key's due times are the multiples of its interval on
+ * the wall clock plus a stable phase: the interval is cut into up to MAX_PHASES sub-slots of at least
+ * MIN_PHASE_MS, and a hash of the key picks one (`pollPhaseMs`). So ScaledObjects with the same
+ * pollingInterval fall due in a few smaller batches spread over the interval instead of one batch of all of
+ * them, which would take most of the interval to prepare and finish at 10,000 objects; everything due
+ * together is still handed to `run` as one batch, which reads all its triggers in one round of the lag
+ * reader (a few rounds per interval instead of one). KEDA starts each ScaledObject's loop when it reconciles
+ * it, so the phase of an object within its interval is arbitrary there too; here it is the same across
+ * restarts and failovers.
  *
  * A key is never evaluated twice at once: a key that falls due while its evaluation runs is evaluated again
  * right after. `run` may answer with one promise per key: each key is then free again when its own evaluation
@@ -29,11 +35,15 @@ export interface EvaluationLoopsOptions {
   /** One promise for the whole batch, or one per key (a key missing from the map is done at once). */
   run: (batch: DueKey[]) => Promise<void> | ReadonlyMap<string, Promise<void>>;
   logger?: Logger;
+  /** Sub-slots of an interval (`pollPhaseMs`); default MAX_PHASES of at least MIN_PHASE_MS. */
+  phases?: PhaseOptions;
   now?: () => number;
 }
 
 interface Loop {
   intervalMs: number;
+  /** Where in the interval the key falls due (`pollPhaseMs`). */
+  phaseMs: number;
   /** The time slot the loop waits for. */
   at: number | undefined;
 }
@@ -71,9 +81,44 @@ export function timerDelay(at: number, now: number): number {
   return Math.min(MAX_TIMER_STEP_MS, Math.max(0, at - now));
 }
 
-/** The next multiple of `intervalMs` strictly after `now`. */
-export function nextAlignedTime(now: number, intervalMs: number): number {
-  return (Math.floor(now / intervalMs) + 1) * intervalMs;
+/** The next time strictly after `now` that is a multiple of `intervalMs` plus `phaseMs`. */
+export function nextAlignedTime(now: number, intervalMs: number, phaseMs = 0): number {
+  return (Math.floor((now - phaseMs) / intervalMs) + 1) * intervalMs + phaseMs;
+}
+
+export interface PhaseOptions {
+  /** How many sub-slots an interval is cut into at most. */
+  max: number;
+  /** The shortest sub-slot: a short interval is cut into fewer (1 s and less: none). */
+  minMs: number;
+}
+
+/**
+ * Sub-slots per interval: 10 s and more is cut into 10, so a steady poll of N objects is 10 batches of about
+ * N/10 (10 lag-reader rounds per interval instead of one).
+ */
+export const MAX_PHASES = 10;
+/** The shortest sub-slot: pollingInterval's unit, so an interval of 1 s stays one batch. */
+export const MIN_PHASE_MS = 1000;
+const DEFAULT_PHASES: PhaseOptions = { max: MAX_PHASES, minMs: MIN_PHASE_MS };
+
+/** FNV-1a (32 bits) of the key's UTF-16 units: stable across processes, cheap, well spread. */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Where in its interval the key falls due (ms after each multiple of the interval): the start of one of
+ * `phaseCount` sub-slots, picked by a hash of the key, so the same key always gets the same phase.
+ */
+export function pollPhaseMs(key: string, intervalMs: number, phases: PhaseOptions = DEFAULT_PHASES): number {
+  const count = Math.max(1, Math.min(phases.max, Math.floor(intervalMs / phases.minMs)));
+  return (keyHash(key) % count) * Math.floor(intervalMs / count);
 }
 
 export class EvaluationLoops {
@@ -113,7 +158,11 @@ export class EvaluationLoops {
     const existing = this.loops.get(key);
     if (existing && existing.intervalMs === interval) return false;
     if (existing) this.unslot(key, existing);
-    const loop: Loop = { intervalMs: interval, at: undefined };
+    const loop: Loop = {
+      intervalMs: interval,
+      phaseMs: pollPhaseMs(key, interval, this.options.phases),
+      at: undefined,
+    };
     this.loops.set(key, loop);
     this.arm(key, loop);
     return existing === undefined;
@@ -145,10 +194,10 @@ export class EvaluationLoops {
     await Promise.all([...this.running.values()]);
   }
 
-  /** Waits for the next multiple of the interval after now (and after `floor`: a timer may fire a little early). */
+  /** Waits for the key's next due time after now (and after `floor`: a timer may fire a little early). */
   private arm(key: string, loop: Loop, floor = 0): void {
     const now = this.now();
-    this.addToSlot(key, nextAlignedTime(Math.max(now, floor), loop.intervalMs), now);
+    this.addToSlot(key, nextAlignedTime(Math.max(now, floor), loop.intervalMs, loop.phaseMs), now);
   }
 
   private addToSlot(key: string, at: number, now: number): void {

@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { nextAlignedTime } from "../../controller/scaledobject/loops.js";
+import { nextAlignedTime, pollPhaseMs } from "../../controller/scaledobject/loops.js";
 import { createTopic } from "../stack/kafka/index.js";
 import {
   condition,
@@ -191,7 +191,7 @@ describe("reports change scaling", { skip }, () => {
       from,
     );
     const sent = Date.now();
-    const nextPoll = nextAlignedTime(sent, 30_000);
+    const nextPoll = nextAlignedTime(sent, 30_000, pollPhaseMs(key, 30_000));
     for (let p = 0; p < 5; p++) await produceTo(k, topic, p, 20);
     const loop = reportLoop(port, tokens, () => [
       report(
