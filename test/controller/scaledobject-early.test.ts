@@ -12,6 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { pollPhaseMs } from "../../controller/scaledobject/loops.js";
 import { createTopic } from "../stack/kafka/index.js";
 import { sleep } from "../stack/process.js";
 import {
@@ -47,10 +48,23 @@ interface Case {
   controller: ControllerProcess;
   /** [time, spec.replicas] samples. */
   samples: [number, number][];
+  /** The ScaledObject's name. */
+  name: string;
 }
 
-function scaledLines(c: ControllerProcess, ns: string): LogLine[] {
-  return c.logs.filter((l) => l.msg === "scaled" && l.scaledObject === `${ns}/consumer`);
+/**
+ * A ScaledObject name in `ns` whose polls fall at phase 0 of the interval (loops.ts spreads objects over
+ * sub-slots by a hash of namespace/name), so that the three cases poll at the same, known times.
+ */
+function nameAtPhaseZero(ns: string): string {
+  for (let i = 0; ; i++) {
+    const name = `consumer-${i}`;
+    if (pollPhaseMs(`${ns}/${name}`, POLL_MS) === 0) return name;
+  }
+}
+
+function scaledLines(c: ControllerProcess, k: Case): LogLine[] {
+  return c.logs.filter((l) => l.msg === "scaled" && l.scaledObject === `${k.ns}/${k.name}`);
 }
 
 test("end-offset watch: a burst between polls scales before the next poll, from 0 and from 1; with the watch off it waits for the poll", async (t) => {
@@ -89,7 +103,7 @@ test("end-offset watch: a burst between polls scales before the next poll, from 
     { ns: nsFromZero.name, startReplicas: 0, controller: watched },
     { ns: nsFromOne.name, startReplicas: 1, controller: watched },
     { ns: nsOff.name, startReplicas: 0, controller: unwatched },
-  ].map((c) => ({ ...c, topic: `orders-${c.ns}`, samples: [] }));
+  ].map((c) => ({ ...c, topic: `orders-${c.ns}`, samples: [], name: nameAtPhaseZero(c.ns) }));
 
   for (const c of cases) {
     const group = `g-${c.ns}`;
@@ -103,7 +117,7 @@ test("end-offset watch: a burst between polls scales before the next poll, from 
       rest,
       scaledObject({
         namespace: c.ns,
-        name: "consumer",
+        name: c.name,
         target: "consumer",
         spec: {
           pollingInterval: POLL_S,
@@ -121,9 +135,9 @@ test("end-offset watch: a burst between polls scales before the next poll, from 
   }
   for (const c of cases) {
     await waitFor(
-      `ScaledObject ${c.ns}/consumer to be Ready`,
+      `ScaledObject ${c.ns}/${c.name} to be Ready`,
       async () =>
-        condition(await getScaledObject(rest, c.ns, "consumer"), "Ready") === "True" ? true : undefined,
+        condition(await getScaledObject(rest, c.ns, c.name), "Ready") === "True" ? true : undefined,
       30_000,
     );
     assert.equal(
@@ -139,7 +153,7 @@ test("end-offset watch: a burst between polls scales before the next poll, from 
     if (phase >= 2000 && phase < 6000) break;
     await sleep(200);
   }
-  const before = cases.map((c) => scaledLines(c.controller, c.ns).length);
+  const before = cases.map((c) => scaledLines(c.controller, c).length);
   const producedAt = Date.now();
   const nextPoll = Math.ceil(producedAt / POLL_MS) * POLL_MS;
   await Promise.all(cases.map((c) => produce(k, c.topic, 100)));
@@ -185,7 +199,7 @@ test("end-offset watch: a burst between polls scales before the next poll, from 
   );
 
   // Causes: the watch asked for the evaluations that scaled; the unwatched controller only polled.
-  const zeroScaled = scaledLines(watched, fromZero.ns).slice(before[0]);
+  const zeroScaled = scaledLines(watched, fromZero).slice(before[0]);
   assert.deepEqual(
     zeroScaled.map((l) => [l.from, l.to, l.early]),
     [
@@ -194,18 +208,18 @@ test("end-offset watch: a burst between polls scales before the next poll, from 
     ],
     "from 0: activation asked for by the watch, then the HPA step at the next tick",
   );
-  const oneScaled = scaledLines(watched, fromOne.ns).slice(before[1]);
+  const oneScaled = scaledLines(watched, fromOne).slice(before[1]);
   assert.deepEqual(
     oneScaled.map((l) => [l.from, l.to, l.early]),
     [[1, 5, "scale-up"]],
   );
-  const offScaled = scaledLines(unwatched, off.ns).slice(before[2]);
+  const offScaled = scaledLines(unwatched, off).slice(before[2]);
   assert.equal(offScaled[0]?.early, undefined, "watch off: the poll scaled");
   assert.ok(
     watched.logs.some(
       (l) =>
         l.msg === "early evaluation: log-end offsets grew between polls" &&
-        l.scaledObject === `${fromZero.ns}/consumer` &&
+        l.scaledObject === `${fromZero.ns}/${fromZero.name}` &&
         l.reason === "activation" &&
         typeof l.growth === "number" &&
         l.growth > 0,
