@@ -12,6 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { nextAlignedTime, pollPhaseMs } from "../../controller/scaledobject/loops.js";
 import {
   commitAtEnd,
   createDeployment,
@@ -22,7 +23,6 @@ import {
   kafka,
   kafkaTrigger,
   kubeRest,
-  produce,
   scaledObject,
   sleeperDeployment,
   startController,
@@ -91,15 +91,24 @@ test("a ScaledObject whose broker never answers does not hold back another one d
     l.msg === "evaluated" && l.scaledObject === `${ns.name}/${name}`;
 
   // The stuck object polls every 10 s and its read ends after the connection timeout (about 5 s). At its
-  // next poll, a multiple of 10 s on the wall clock (loops.ts), both objects fall due in the same slot and
+  // next poll, a multiple of 10 s on the wall clock plus its phase (loops.ts; the healthy object, polling every
+  // second, has none), both objects fall due in the same slot and
   // the stuck read hangs again: lag produced then must be acted on at the healthy object's next poll.
+  // Connected beforehand, so that the produce lands within the stuck read's window even on a loaded machine.
+  const producer = k.producer();
+  await producer.connect();
+  t.after(() => producer.disconnect());
   await controller.waitForLog((l) => evaluated(l, "stuck"), 60_000);
   let afterStuck = 0;
   for (let attempt = 1; ; attempt++) {
     // The stuck object's latest read has ended; wait for its next slot and the healthy evaluation in it.
     const last = controller.logs.findLast((l) => evaluated(l, "stuck"))!;
     afterStuck = controller.logs.indexOf(last) + 1;
-    const slot = Math.ceil(Date.parse(String(last.time)) / STUCK_POLL_MS) * STUCK_POLL_MS;
+    const slot = nextAlignedTime(
+      Date.parse(String(last.time)),
+      STUCK_POLL_MS,
+      pollPhaseMs(`${ns.name}/stuck`, STUCK_POLL_MS),
+    );
     await controller.waitForLog(
       (l) => evaluated(l, "healthy") && Date.parse(String(l.time)) >= slot,
       30_000,
@@ -109,7 +118,7 @@ test("a ScaledObject whose broker never answers does not hold back another one d
     if (!controller.logs.slice(afterStuck).some((l) => evaluated(l, "stuck"))) break;
     assert.ok(attempt < 4, "the stuck object's reads never left a slot free");
   }
-  await produce(k, topic, 10);
+  await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `m${i}` })) });
   await waitForReplicas(rest, ns.name, "healthy", 2, 60_000);
   const stuckEnd = await controller.waitForLog((l) => evaluated(l, "stuck"), 60_000, afterStuck);
 
