@@ -136,7 +136,7 @@ async function main(args: DemoArgs, state: State): Promise<void> {
     "the talk creates it with a Strimzi KafkaTopic, demo-apps/manifests with a Job running kafka-topics.sh from the",
   );
   note(
-    "apache/kafka image; the local stack runs no container images, so the demo uses the Kafka admin API instead",
+    "apache/kafka image; that image is not on the local stack, so the demo uses the Kafka admin API instead",
   );
   await deleteGroup(admin, GROUP);
   await freshTopic(admin, TOPIC, PARTITIONS, note);
