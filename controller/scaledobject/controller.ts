@@ -74,6 +74,7 @@ import {
   ScaledObjectChecks,
   targetIsGone,
   type Prepared,
+  type PrepareDeps,
   type ReadyEvaluation,
 } from "./prepare.js";
 import { seedStateFromStatus, statusAfterCheckFailure, statusOfEvaluation } from "./status.js";
@@ -154,6 +155,8 @@ export class ScaledObjectController implements ReportsSource {
   private readonly early = new EarlyEvaluations();
   private readonly states = new Map<string, ObjectState>();
   private readonly checks = new ScaledObjectChecks();
+  /** What the first stage of every evaluation reads from: built once, not per evaluation. */
+  private readonly prepareDeps: PrepareDeps;
   private readonly log: Logger;
   private readonly now: () => number;
   private stopped = false;
@@ -163,6 +166,12 @@ export class ScaledObjectController implements ReportsSource {
   constructor(private readonly o: ScaledObjectControllerOptions) {
     this.log = o.logger;
     this.now = o.now ?? Date.now;
+    this.prepareDeps = {
+      kube: o.kube,
+      authSources: o.authSources,
+      clusterObjectNamespace: o.clusterObjectNamespace,
+      log: o.logger,
+    };
     this.informer = o.kube.informer(SCALED_OBJECTS, { transform: withoutBookkeeping });
     this.queue = new WorkQueue({ name: "scaledobjects", concurrency: o.concurrency ?? 5, logger: o.logger });
     this.loops = new EvaluationLoops({ run: (batch) => this.evaluateWatched(batch), logger: o.logger });
@@ -523,17 +532,7 @@ export class ScaledObjectController implements ReportsSource {
   private prepare(due: DueKey): Promise<Prepared> {
     const so = this.informer.get(due.key);
     if (!so || so.metadata.deletionTimestamp || this.stopped) return Promise.resolve({ kind: "skip" });
-    return prepareEvaluation(
-      {
-        kube: this.o.kube,
-        authSources: this.o.authSources,
-        clusterObjectNamespace: this.o.clusterObjectNamespace,
-        log: this.log,
-      },
-      this.checks,
-      so,
-      due,
-    );
+    return prepareEvaluation(this.prepareDeps, this.checks, so, due);
   }
 
   private async finish(p: Prepared): Promise<void> {
