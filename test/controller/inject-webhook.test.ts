@@ -18,7 +18,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -36,6 +35,7 @@ import { MUTATE_POD_PATH, renderMutatingWebhookConfiguration } from "../../contr
 import { buildInfo } from "../../controller/metrics.js";
 import { reportedPods } from "../../demo-apps/demo/view.js";
 import { createCa, issueCert } from "../stack/kube/pki.js";
+import { freePorts } from "../stack/process.js";
 import {
   consumerDeployment,
   createDeployment,
@@ -60,17 +60,6 @@ import { waitFor } from "../support/wait.js";
 const stack = loadStack();
 const skip = podRunnerMissing(stack);
 const LABEL = { "lagscale.io/inject": "enabled" };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A Deployment whose pod only sleeps (a host process), with the given template labels and annotations. */
 function sleeper(
@@ -169,22 +158,38 @@ describe("the sidecar injector through the real API server", { skip }, () => {
     const ca = await createCa(tmp, "ca", "lagscale-inject-test-ca");
     caPem = readFileSync(ca.cert);
     await issueCert(tmp, "tls", ca, { commonName: "127.0.0.1", ipAddresses: ["127.0.0.1"], usage: "server" });
-    const reportsPort = await freePort();
-    controller = await startController({
-      stack,
-      name: `inject-${ns.name}`,
-      watchNamespaces: [ns.name],
-      extraArgs: [
-        "--webhooks=on",
-        `--cert-dir=${tmp}`,
-        "--webhook-port=0",
-        "--reports=http",
-        `--reports-port=${reportsPort}`,
-        "--sidecar-image=lagscale/sidecar:dev",
-        `--sidecar-report-url=http://127.0.0.1:${reportsPort}/v1/reports`,
-        "--sidecar-bind-address=$(POD_IP)",
-      ],
-    });
+    // The report receiver's port must be known before the controller starts (it is in the sidecar's URL), so
+    // it is picked here; a port taken meanwhile by a neighbouring test's process means another try.
+    for (let attempt = 1; ; attempt++) {
+      const [reportsPort] = (await freePorts(1)) as [number];
+      controller = await startController({
+        stack,
+        name: `inject-${ns.name}-${attempt}`,
+        watchNamespaces: [ns.name],
+        extraArgs: [
+          "--webhooks=on",
+          `--cert-dir=${tmp}`,
+          "--webhook-port=0",
+          "--reports=http",
+          `--reports-port=${reportsPort}`,
+          "--sidecar-image=lagscale/sidecar:dev",
+          `--sidecar-report-url=http://127.0.0.1:${reportsPort}/v1/reports`,
+          "--sidecar-bind-address=$(POD_IP)",
+        ],
+      });
+      const listening = await controller
+        .waitForLog((l) => l.component === "reports" && l.port === reportsPort, 30_000)
+        .then(
+          () => true,
+          async (err: unknown) => {
+            const inUse = controller.logs.some((l) => JSON.stringify(l).includes("EADDRINUSE"));
+            await controller.stop("SIGKILL");
+            if (!inUse || attempt === 3) throw err;
+            return false;
+          },
+        );
+      if (listening) break;
+    }
     const line = await controller.waitForLog(
       (l) => l.server === "webhook" && typeof l.port === "number",
       30_000,
