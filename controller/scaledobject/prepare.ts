@@ -17,7 +17,13 @@ import type { DecideInput, ScalingSpec } from "../../core/scaling/index.js";
 import { resolveScaledObjectInputs, type AuthSources } from "../auth/index.js";
 import { isNotFound, NotScalableError, type KubeIO, type ScaleInfo } from "../kube/index.js";
 import type { DueKey } from "./loops.js";
-import { parseTriggers, scalingSpecFor, type ParsedTrigger, type TriggerAuthInput } from "./spec.js";
+import {
+  parseTriggers,
+  scalingSpecFor,
+  type ParsedTrigger,
+  type TriggerAuthInput,
+  type TriggersResult,
+} from "./spec.js";
 
 export type Prepared =
   | { kind: "skip" }
@@ -70,12 +76,32 @@ export function targetIsGone(err: unknown): boolean {
 }
 
 /**
- * The object's validation and scaling spec, computed once per version of it: the informer replaces the
+ * The object's validation, scaling spec and parsed triggers, computed once per version of it: the informer replaces the
  * cached object on every change, so an unchanged object polled again reuses them (no schema walk and clone
  * per poll). Weak: a replaced or deleted object's entry goes with it.
  */
 export class ScaledObjectChecks {
   private readonly checks = new WeakMap<ScaledObject, Checked>();
+  /** The parsed triggers of a version of the object, with the auth inputs they were parsed with. */
+  private readonly parsed = new WeakMap<ScaledObject, { auth: string; result: TriggersResult }>();
+
+  /**
+   * The triggers of `so` parsed with `auth`, reused while the object and its inputs are unchanged: an
+   * unchanged object is not parsed again at every poll, and its lag requests stay the same objects, so
+   * what is keyed by them (the connection's key) is computed once.
+   */
+  triggers(
+    so: ScaledObject,
+    resolved: ResolvedScaledObject,
+    auth: readonly TriggerAuthInput[],
+  ): TriggersResult {
+    const authKey = JSON.stringify(auth);
+    const known = this.parsed.get(so);
+    if (known?.auth === authKey) return known.result;
+    const result = parseTriggers(resolved.spec.triggers, auth);
+    this.parsed.set(so, { auth: authKey, result });
+    return result;
+  }
 
   get(so: ScaledObject): Checked {
     const known = this.checks.get(so);
@@ -152,7 +178,7 @@ export async function prepareEvaluation(
     const auth: TriggerAuthInput[] = inputs.triggers.map((t) =>
       t.ok ? { authParams: t.input.authParams, resolvedEnv: t.input.resolvedEnv } : {},
     );
-    const parsed = parseTriggers(v.resolved.spec.triggers, auth);
+    const parsed = checks.triggers(so, v.resolved, auth);
     if (!parsed.ok) return failed(parsed.errors.join("; "));
     triggers = parsed.triggers;
   }

@@ -14,7 +14,6 @@ import {
   addCounts,
   sumCounts,
   type ClusterStats,
-  type KafkaConnection,
   type LagReader,
   type LagReadResult,
   type LagRequest,
@@ -82,8 +81,6 @@ const DEFAULTS = {
 
 export class BatchedLagReader implements LagReader {
   private readonly clients = new Map<string, ClusterClient>();
-  /** Connection objects are usually reused from read to read: their key is computed once. */
-  private readonly keys = new WeakMap<KafkaConnection, string>();
   private readonly options: ClusterClientOptions;
   private readonly log: Logger;
   private readonly totals: RequestCounts = {};
@@ -101,8 +98,7 @@ export class BatchedLagReader implements LagReader {
       return Promise.resolve(fail("request", "no consumer group given"));
     const problems = connectionProblems(request.cluster);
     if (problems.length > 0) return Promise.resolve(fail("request", problems.join("; ")));
-    let key = this.keys.get(request.cluster);
-    if (key === undefined) this.keys.set(request.cluster, (key = connectionKey(request.cluster)));
+    const key = connectionKey(request.cluster);
     let client = this.clients.get(key);
     if (!client) {
       client = new ClusterClient(request.cluster, this.options, this.log, this.totals);

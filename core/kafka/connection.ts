@@ -29,6 +29,15 @@ function normalizedBrokers(connection: KafkaConnection): string[] {
  * same credentials and the same TLS material. It is a digest, so it can be logged without leaking secrets.
  */
 export function connectionKey(connection: KafkaConnection): string {
+  let key = connectionKeys.get(connection);
+  if (key === undefined) connectionKeys.set(connection, (key = computeConnectionKey(connection)));
+  return key;
+}
+
+/** Connection objects are reused from read to read (parsed once per version of their object). */
+const connectionKeys = new WeakMap<KafkaConnection, string>();
+
+function computeConnectionKey(connection: KafkaConnection): string {
   const canonical = JSON.stringify({
     brokers: normalizedBrokers(connection),
     sasl: connection.sasl ? saslIdentity(connection.sasl) : undefined,

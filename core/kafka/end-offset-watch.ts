@@ -329,7 +329,6 @@ export class EndOffsetWatch {
   private readonly log: Logger;
   private readonly clusters = new Map<string, ClusterWatch>();
   private readonly totals: RequestCounts = {};
-  private readonly keys = new WeakMap<KafkaConnection, string>();
   private readonly refused = new Set<string>();
   private source: WatchSource | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -385,8 +384,7 @@ export class EndOffsetWatch {
     for (const w of source.topics()) {
       const topic = w.topic.trim();
       if (topic === "") continue;
-      let key = this.keys.get(w.cluster);
-      if (key === undefined) this.keys.set(w.cluster, (key = connectionKey(w.cluster)));
+      const key = connectionKey(w.cluster);
       let entry = wanted.get(key);
       if (!entry) wanted.set(key, (entry = { connection: w.cluster, topics: new Set() }));
       entry.topics.add(topic);
