@@ -240,3 +240,13 @@ test("--metrics-names: lagscale by default, keda or both; anything else refused 
     /LAGSCALE_METRICS_NAMES="prometheus": must be lagscale, keda or both/,
   );
 });
+
+test("--lag-reader: shared by default, per-trigger for comparison; anything else refused with what is allowed", () => {
+  assert.equal(ok([]).lagReader, "shared");
+  assert.equal(ok(["--lag-reader=per-trigger"]).lagReader, "per-trigger");
+  assert.equal(ok([], { LAGSCALE_LAG_READER: "per-trigger" }).lagReader, "per-trigger");
+  assert.match(
+    errors(["--lag-reader=keda"]).join("\n"),
+    /--lag-reader="keda": must be shared or per-trigger/,
+  );
+});

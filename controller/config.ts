@@ -54,6 +54,9 @@ export interface InjectConfig {
   reportCaFile: string | undefined;
 }
 
+export const LAG_READERS = ["shared", "per-trigger"] as const;
+export type LagReaderKind = (typeof LAG_READERS)[number];
+
 export interface ControllerConfig {
   /** A kubeconfig file; undefined: KUBECONFIG, ~/.kube/config or the in-cluster service account. */
   kubeconfig: string | undefined;
@@ -79,6 +82,8 @@ export interface ControllerConfig {
   shutdownTimeoutMs: number;
   /** Period of the end-offset watch (scale-up between polls, docs/reaction.md); 0 turns it off. */
   endOffsetWatchIntervalMs: number;
+  /** One Kafka client per cluster shared by every trigger, or one per trigger (KEDA's way, docs/scale.md). */
+  lagReader: LagReaderKind;
   inject: InjectConfig;
 }
 
@@ -157,6 +162,10 @@ const FLAGS: Record<string, FlagSpec> = {
   "end-offset-watch-interval": {
     env: "LAGSCALE_END_OFFSET_WATCH_INTERVAL",
     help: "Go duration between reads of the watched topics' log-end offsets; 0 turns the watch off (1s)",
+  },
+  "lag-reader": {
+    env: "LAGSCALE_LAG_READER",
+    help: "shared|per-trigger: one Kafka client per cluster for every trigger, or one per trigger as KEDA has, for comparison only (shared)",
   },
   "sidecar-image": {
     env: "LAGSCALE_SIDECAR_IMAGE",
@@ -497,6 +506,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     } else endOffsetWatchIntervalMs = ms;
   }
 
+  const lagReaderRaw = str("lag-reader", "shared");
+  let lagReader: LagReaderKind = "shared";
+  if ((LAG_READERS as readonly string[]).includes(lagReaderRaw)) lagReader = lagReaderRaw as LagReaderKind;
+  else {
+    errors.push(
+      `${get("lag-reader")?.source ?? "--lag-reader"}=${shown(lagReaderRaw)}: must be shared or per-trigger`,
+    );
+  }
+
   const metricsPort = port("metrics-port", 8080);
   const healthPort = port("health-port", 8081);
   const namesRaw = str("metrics-names", "lagscale");
@@ -552,6 +570,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       maxConcurrentReconciles,
       shutdownTimeoutMs,
       endOffsetWatchIntervalMs,
+      lagReader,
       inject,
     },
   };

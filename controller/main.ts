@@ -17,6 +17,7 @@ import path from "node:path";
 import v8 from "node:v8";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { BatchedLagReader } from "../core/kafka/batched-reader.js";
+import { PerTriggerLagReader } from "../core/kafka/per-trigger-reader.js";
 import { EndOffsetWatch } from "../core/kafka/end-offset-watch.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { ApiAuthSources, CachedAuthSources, clusterObjectNamespaceFromEnv } from "./auth/index.js";
@@ -76,10 +77,19 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
   const registry = new NamedRegistry(config.metricsNames);
   const metrics = new ControllerMetrics(registry);
   const scaledJobMetrics = new ScaledJobMetrics(registry);
-  const reader = new BatchedLagReader({
+  const readerOptions = {
     logger: log.child({ component: "lag-reader" }),
-    onRequest: (_cluster, api) => metrics.kafkaRequest(api),
-  });
+    onRequest: (_cluster: string, api: string) => metrics.kafkaRequest(api),
+  };
+  const reader =
+    config.lagReader === "per-trigger"
+      ? new PerTriggerLagReader(readerOptions)
+      : new BatchedLagReader(readerOptions);
+  if (config.lagReader === "per-trigger") {
+    log.warn(
+      "--lag-reader=per-trigger: one Kafka client per trigger, as KEDA has; meant for comparison only",
+    );
+  }
   // Sees bursts between polls (docs/reaction.md); started and stopped with the leader's controller.
   const watch =
     config.endOffsetWatchIntervalMs > 0

@@ -381,7 +381,7 @@ export class ScaledJobController {
           };
         }
         const read = t.request
-          ? await this.o.reader.read(t.request)
+          ? await this.o.reader.read(t.request, `${key}#${t.index}`)
           : { ok: false as const, error: t.connectError ?? "no lag request for this trigger" };
         const o = kafkaOutcome(t, read);
         if (o.input.error !== undefined) return { error: o.input.error };

@@ -441,7 +441,7 @@ export class ScaledObjectController implements ReportsSource {
         if (t.kind === "kafka" && t.request) {
           let result: Promise<LagReadResult>;
           try {
-            result = this.o.reader.read(t.request);
+            result = this.o.reader.read(t.request, `${p.due.key}#${t.index}`);
           } catch (err) {
             // A reader that throws fails this object's evaluation in finish, not the batch.
             result = Promise.reject(err instanceof Error ? err : new Error(String(err)));

@@ -143,9 +143,10 @@ export interface LagReader {
   /**
    * Reads one trigger's offsets. Requests arriving together (in the same tick, or while the cluster's
    * previous round is in flight) are served by one round. Never rejects: errors come back as results and
-   * concern this request only.
+   * concern this request only. `trigger` names the trigger asking (`namespace/name#index`): the shared
+   * reader ignores it, the per-trigger one (KEDA's way, for comparison) keys its clients by it.
    */
-  read(request: LagRequest): Promise<LagReadResult>;
+  read(request: LagRequest, trigger?: string): Promise<LagReadResult>;
   stats(): ReaderStats;
   /** Closes every connection; later reads reconnect. */
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- controller [--n 1000]`: the controller at scale, on the local stack, run as it ships
+ * `npm run bench -- controller [--n 1000] [--per-trigger]`: the controller at scale, on the local stack, run as it ships
  * (compiled JS, leader election off, log level info) in a process of its own. N ScaledObjects (1,000 and
  * 10,000 by default; `--n` for one size) target N Deployments at 0 replicas (no pods), over 10 shared topics
  * of 10 partitions and 100 shared consumer groups with no lag, polling every 10 s.
@@ -11,6 +11,8 @@
  * over the start-up and, apart, over a steady window that begins once the start-up's writes are done, the
  * API server requests per second by verb in that window, and the Kafka requests per polling interval and per
  * round (one round per batch: the objects of an interval fall due in several sub-slots, loops.ts).
+ * `--per-trigger` runs the controller with `--lag-reader=per-trigger` (one Kafka client per trigger, as KEDA
+ * has) and names its figures `controller-per-trigger-<N>-...`, for comparison.
  *
  * API server requests are counted by a proxy in front of it that only this controller talks to
  * (test/support/counting-proxy.ts): the API server's own apiserver_request_total counts every client of
@@ -171,7 +173,15 @@ async function parallel<T>(
   );
 }
 
-async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: string): Promise<void> {
+async function one(
+  stack: StackInfo,
+  io: ReactionBenchIO,
+  n: number,
+  main: string,
+  lagReader: "shared" | "per-trigger",
+): Promise<void> {
+  // The figures of KEDA's way (one Kafka client per trigger) are named apart from the shipped default's.
+  const id = lagReader === "per-trigger" ? `controller-per-trigger-${n}` : `controller-${n}`;
   const rest = kubeRest(stack);
   const ns = await createNamespace(stack, `bench-ctl-${n}`);
   const proxy = await startCountingProxy(stack.kubeconfig, mkdtempSync(path.join(tmpdir(), "bench-ctl-")));
@@ -195,13 +205,13 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       name: `bench-ctl-${ns.name}`,
       watchNamespaces: [ns.name],
       compiledMain: main,
-      extraArgs: ["--log-level=info", ...CONTROLLER_ARGS],
+      extraArgs: ["--log-level=info", `--lag-reader=${lagReader}`, ...CONTROLLER_ARGS],
       ...(CONTROLLER_NODE_OPTIONS ? { env: { NODE_OPTIONS: CONTROLLER_NODE_OPTIONS } } : {}),
     });
     try {
       const pid = controller.child.pid ?? 0;
       await sleep(5000);
-      io.figure(`controller-${n}-rss-empty`, rssMiB(pid).toFixed(1), "MiB");
+      io.figure(`${id}-rss-empty`, rssMiB(pid).toFixed(1), "MiB");
       await heapSnapshot(pid, `empty-${n}`);
 
       const idx = Array.from({ length: n }, (_, i) => i);
@@ -213,7 +223,7 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
           sleeperDeployment(ns.name, `d${i}`, 0),
         );
       });
-      io.figure(`controller-${n}-create-deployments`, ((Date.now() - t) / 1000).toFixed(1), "s");
+      io.figure(`${id}-create-deployments`, ((Date.now() - t) / 1000).toFixed(1), "s");
       // The deployment controller's ReplicaSets are the stack's work, not lagscale's: out of the start-up.
       const replicaSets = await replicaSetsCreated(rest, ns.name, n, RS_WAIT_MS);
       io.note(`${replicaSets} ReplicaSets after ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -238,7 +248,7 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
         );
       });
       const created = Date.now();
-      io.figure(`controller-${n}-create-scaledobjects`, ((created - t) / 1000).toFixed(1), "s");
+      io.figure(`${id}-create-scaledobjects`, ((created - t) / 1000).toFixed(1), "s");
       const re = new RegExp(`^lagscale_scaled_object_evaluations_total\\{namespace="${ns.name}",`, "gm");
       for (;;) {
         const evaluated = (await scrape(controller.metricsPort)).match(re)?.length ?? 0;
@@ -249,20 +259,20 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
         await sleep(Math.max(1000, n));
       }
       const allEvaluated = Date.now();
-      io.figure(`controller-${n}-all-evaluated`, ((allEvaluated - t) / 1000).toFixed(1), "s");
+      io.figure(`${id}-all-evaluated`, ((allEvaluated - t) / 1000).toFixed(1), "s");
       io.note(
         `(from the first ScaledObject created; ${((allEvaluated - created) / 1000).toFixed(1)} s after the last)`,
       );
       const cpuAtEvaluated = cpu.sample();
       // The start-up's writes (finalizers, first status, Events) may still be under way: wait for a quiet poll.
       const quietFrom = await writesQuiet(proxy.seen, POLL_S * 1000, 15 * 60_000);
-      io.figure(`controller-${n}-startup-writes-done`, ((quietFrom - t) / 1000).toFixed(1), "s");
-      startupReport(io, n, proxy.seen, t, cpuAtCreate, cpuAtEvaluated, (allEvaluated - t) / 1000);
+      io.figure(`${id}-startup-writes-done`, ((quietFrom - t) / 1000).toFixed(1), "s");
+      startupReport(io, id, proxy.seen, t, cpuAtCreate, cpuAtEvaluated, (allEvaluated - t) / 1000);
 
       // Steady state: the histogram's buckets now and after the window; their difference is the window's.
       const textBefore = await scrape(controller.metricsPort);
       const startupBuckets = histogramBuckets(textBefore, BATCH_HISTOGRAM);
-      io.figure(`controller-${n}-startup-batch-p99`, histogramQuantile(0.99, startupBuckets).toFixed(3), "s");
+      io.figure(`${id}-startup-batch-p99`, histogramQuantile(0.99, startupBuckets).toFixed(3), "s");
       const before = {
         seen: proxy.seen.length,
         kafka: counterTotal(textBefore, "lagscale_kafka_requests_total"),
@@ -280,7 +290,7 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       const byVerb = countByVerb(window);
       for (const verb of ["get", "list", "watch", "create", "patch", "update", "delete"]) {
         io.figure(
-          `controller-${n}-apiserver-${verb}-per-s`,
+          `${id}-apiserver-${verb}-per-s`,
           ((byVerb[verb] ?? 0) / STEADY_WINDOW_S).toFixed(2),
           "requests/s",
         );
@@ -299,17 +309,17 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       const batches = observations(steady);
       // The objects of one interval fall due in several sub-slots (loops.ts): one lag-reader round each.
       io.figure(
-        `controller-${n}-kafka-requests-per-interval`,
+        `${id}-kafka-requests-per-interval`,
         ((kafkaRequests * POLL_S) / STEADY_WINDOW_S).toFixed(1),
         "requests",
       );
       io.figure(
-        `controller-${n}-kafka-requests-per-round`,
+        `${id}-kafka-requests-per-round`,
         (kafkaRequests / Math.max(1, batches)).toFixed(1),
         "requests",
       );
-      io.figure(`controller-${n}-batch-p50`, histogramQuantile(0.5, steady).toFixed(3), "s");
-      io.figure(`controller-${n}-batch-p99`, histogramQuantile(0.99, steady).toFixed(3), "s");
+      io.figure(`${id}-batch-p50`, histogramQuantile(0.5, steady).toFixed(3), "s");
+      io.figure(`${id}-batch-p99`, histogramQuantile(0.99, steady).toFixed(3), "s");
       const objects = counterTotal(text, "lagscale_evaluation_batch_objects_total") - before.objects;
       io.note(
         `steady window of ${STEADY_WINDOW_S} s: ${batches} batches, ` +
@@ -317,15 +327,11 @@ async function one(stack: StackInfo, io: ReactionBenchIO, n: number, main: strin
       );
       // The controller's CPU (user + system) per object evaluated in the window: what bounds the batches.
       const steadyCpu = (cpuAfterSteady.controller ?? 0) - (cpuAtSteady.controller ?? 0);
-      io.figure(
-        `controller-${n}-cpu-ms-per-evaluation`,
-        ((steadyCpu * 1000) / Math.max(1, objects)).toFixed(3),
-        "ms",
-      );
+      io.figure(`${id}-cpu-ms-per-evaluation`, ((steadyCpu * 1000) / Math.max(1, objects)).toFixed(3), "ms");
       io.note(
         `controller CPU in the window: ${((100 * steadyCpu) / STEADY_WINDOW_S).toFixed(0)} % of one core`,
       );
-      io.figure(`controller-${n}-rss`, Math.max(...rssSamples).toFixed(1), "MiB");
+      io.figure(`${id}-rss`, Math.max(...rssSamples).toFixed(1), "MiB");
       io.note(
         `last sample: anonymous ${statusMiB(pid, "RssAnon").toFixed(1)} MiB (heap, malloc), ` +
           `file ${statusMiB(pid, "RssFile").toFixed(1)} MiB (node, mapped code)` +
@@ -357,9 +363,10 @@ export async function runControllerBench(
   argv: readonly string[],
 ): Promise<void> {
   const sizes = sizesFromArgv(argv);
+  const lagReader = argv.includes("--per-trigger") ? "per-trigger" : "shared";
   const compiled = await compileController();
   try {
-    for (const n of sizes) await one(stack, io, n, compiled.main);
+    for (const n of sizes) await one(stack, io, n, compiled.main, lagReader);
   } finally {
     compiled.remove();
   }

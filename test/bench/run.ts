@@ -19,7 +19,7 @@
  *
  * `npm run bench -- scaledjob`: per-message dispatch's Jobs per second and the time from a message's
  * production to its Job's pod running (test/bench/scaledjob.ts), on the local stack.
- * `npm run bench -- controller [--n 1000]`: the controller with 1,000 and 10,000 ScaledObjects: RSS, batch
+ * `npm run bench -- controller [--n 1000] [--per-trigger]`: the controller with 1,000 and 10,000 ScaledObjects: RSS, batch
  * latency, API server and Kafka requests (test/bench/controller.ts), on the local stack.
  */
 import path from "node:path";

@@ -86,7 +86,8 @@ export async function writesQuiet(
 /** Prints the start-up's writes by kind (count, last one after the first creation) and the CPU it took. */
 export function startupReport(
   io: ReactionBenchIO,
-  n: number,
+  /** The figures' prefix, such as `controller-1000`. */
+  id: string,
   seen: readonly SeenRequest[],
   from: number,
   cpuBefore: CpuSample,
@@ -109,7 +110,7 @@ export function startupReport(
     const before = cpuBefore[name];
     if (after === undefined || before === undefined) continue;
     const used = after - before;
-    io.figure(`controller-${n}-startup-cpu-${name}`, used.toFixed(1), "s");
+    io.figure(`${id}-startup-cpu-${name}`, used.toFixed(1), "s");
     io.note(
       `  ${name}: ${((100 * used) / wallSeconds).toFixed(0)} % of one core over ${wallSeconds.toFixed(0)} s`,
     );

@@ -2,12 +2,14 @@
  * Kafka's floor of requests per round, on the stack's real broker (Kafka 4.4): 1,000 triggers over 50
  * consumer groups cost one OffsetFetch per group coordinator per step (KIP-709's multi-group OffsetFetch
  * v8), their coordinators one FindCoordinator v4 (KIP-699), and the answers equal those of the per-group
- * path (one OffsetFetch v1-v4 per group, as kafkajs sends it), trigger by trigger.
+ * path (one OffsetFetch v1-v4 per group, as kafkajs sends it), trigger by trigger. KEDA's way for comparison
+ * (`PerTriggerLagReader`, one client per trigger): the same answers, a client and its requests per trigger.
  */
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
 import { logLevel } from "kafkajs";
 import { BatchedLagReader } from "../../core/kafka/batched-reader.js";
+import { PerTriggerLagReader } from "../../core/kafka/per-trigger-reader.js";
 import { createInternalCluster } from "../../core/kafka/kafkajs-internals.js";
 import type { LagReadResult, LagRequest, RequestCounts } from "../../core/kafka/types.js";
 import type { StackInfo } from "../stack/types.js";
@@ -84,9 +86,12 @@ async function coordinatorCount(): Promise<number> {
   }
 }
 
-async function round(reader: BatchedLagReader): Promise<{ results: LagReadResult[]; sent: RequestCounts }> {
+async function round(
+  reader: BatchedLagReader | PerTriggerLagReader,
+  triggers = requests,
+): Promise<{ results: LagReadResult[]; sent: RequestCounts }> {
   const before = reader.stats().requests;
-  const results = await Promise.all(requests.map((r) => reader.read(r)));
+  const results = await Promise.all(triggers.map((r, i) => reader.read(r, `ns/so${i}#0`)));
   const after = reader.stats().requests;
   const sent: RequestCounts = {};
   for (const [api, n] of Object.entries(after))
@@ -122,5 +127,26 @@ it("1,000 triggers over 50 groups: one OffsetFetch per coordinator and step, ans
   } finally {
     await batched.close();
     await perGroup.close();
+  }
+});
+
+it("one client per trigger (KEDA's way, for comparison): a client each, the same answers, every request per trigger", async () => {
+  const triggers = requests.slice(0, 100);
+  const shared = new BatchedLagReader({ metadataMaxAgeMs: 600_000 });
+  const perTrigger = new PerTriggerLagReader({ metadataMaxAgeMs: 600_000 });
+  try {
+    await round(perTrigger, triggers);
+    assert.equal(perTrigger.clients, triggers.length);
+    const steady = await round(perTrigger, triggers);
+    // Each trigger's own client asks for its group's offsets and its topics' end offsets, every round.
+    assert.deepEqual(steady.sent, { ListOffsets: triggers.length, OffsetFetch: triggers.length });
+    const reference = await round(shared, triggers);
+    for (const [i, result] of steady.results.entries()) {
+      assert.equal(result.ok, true, `trigger ${i}: ${JSON.stringify(result)}`);
+      assert.deepEqual(result, reference.results[i], `trigger ${i} (group ${triggers[i]!.consumerGroup})`);
+    }
+  } finally {
+    await shared.close();
+    await perTrigger.close();
   }
 });
