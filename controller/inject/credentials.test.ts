@@ -189,11 +189,61 @@ test("credentials become references the pod can hold", () => {
     ],
     [
       "SASL the sidecar cannot speak",
-      creds({ sasl: "oauthbearer" }),
+      creds({ sasl: "gssapi" }),
       {
         ok: false,
         problems: [
-          "sasl oauthbearer: the sidecar's Kafka client speaks none, plaintext, scram_sha256 and scram_sha512 only",
+          "sasl gssapi: the sidecar's Kafka client speaks none, plaintext, scram_sha256, scram_sha512 and oauthbearer only",
+        ],
+      },
+    ],
+    [
+      "OAUTHBEARER: the token endpoint, scopes and extensions from the TriggerAuthentication, client id and secret as username and password",
+      creds(
+        { sasl: "oauthbearer", tls: "enable" },
+        TA({
+          secretTargetRef: [
+            { parameter: "username", name: "oidc", key: "client-id" },
+            { parameter: "password", name: "oidc", key: "client-secret" },
+            { parameter: "oauthTokenEndpointUri", name: "oidc", key: "token-url" },
+            { parameter: "scopes", name: "oidc", key: "scopes" },
+            { parameter: "oauthExtensions", name: "oidc", key: "extensions" },
+          ],
+        }),
+      ),
+      {
+        ok: true,
+        env: [
+          { name: "KAFKA_SASL", value: "oauthbearer" },
+          { name: "KAFKA_USERNAME", ...secret("oidc", "client-id") },
+          { name: "KAFKA_PASSWORD", ...secret("oidc", "client-secret") },
+          { name: "KAFKA_TLS", value: "enable" },
+          { name: "KAFKA_OAUTH_TOKEN_ENDPOINT_URI", ...secret("oidc", "token-url") },
+          { name: "KAFKA_SCOPES", ...secret("oidc", "scopes") },
+          { name: "KAFKA_OAUTH_EXTENSIONS", ...secret("oidc", "extensions") },
+        ],
+      },
+    ],
+    [
+      "MSK IAM: the token provider and region from the metadata, the AWS keys from the TriggerAuthentication",
+      creds(
+        { sasl: "oauthbearer", saslTokenProvider: "aws_msk_iam", awsRegion: "eu-west-1", tls: "enable" },
+        TA({
+          secretTargetRef: [
+            { parameter: "awsAccessKeyID", name: "aws", key: "id" },
+            { parameter: "awsSecretAccessKey", name: "aws", key: "secret" },
+          ],
+        }),
+      ),
+      {
+        ok: true,
+        env: [
+          { name: "KAFKA_SASL", value: "oauthbearer" },
+          { name: "KAFKA_TLS", value: "enable" },
+          { name: "KAFKA_SASL_TOKEN_PROVIDER", value: "aws_msk_iam" },
+          { name: "KAFKA_AWS_REGION", value: "eu-west-1" },
+          { name: "AWS_ACCESS_KEY_ID", ...secret("aws", "id") },
+          { name: "AWS_SECRET_ACCESS_KEY", ...secret("aws", "secret") },
         ],
       },
     ],

@@ -3,10 +3,11 @@
  * value for the injection. Pure.
  *
  * The parameters are those of KEDA's kafka trigger that the sidecar understands (sasl, username, password,
- * tls, ca, cert, key, keyPassword, unsafeSsl → KAFKA_*, sidecar/config.ts), from the same sources as the
- * trigger parser reads them (tls and sasl: metadata, then the TriggerAuthentication; unsafeSsl: metadata;
- * the rest: the TriggerAuthentication), a later TriggerAuthentication entry winning as in the resolver
- * (env, then configMapTargetRef, then secretTargetRef).
+ * tls, ca, cert, key, keyPassword, unsafeSsl, OAUTHBEARER's and MSK IAM's → KAFKA_* and AWS_*,
+ * sidecar/config.ts), from the same sources as the trigger parser reads them (tls, sasl and
+ * saslTokenProvider: metadata, then the TriggerAuthentication; unsafeSsl and awsRegion: metadata; the rest:
+ * the TriggerAuthentication), a later TriggerAuthentication entry winning as in the resolver (env, then
+ * configMapTargetRef, then secretTargetRef).
  *
  * - a `secretTargetRef` or `configMapTargetRef` in the pod's namespace → `valueFrom.secretKeyRef` /
  *   `configMapKeyRef`;
@@ -33,10 +34,19 @@ export const CREDENTIAL_ENV = {
   key: "KAFKA_KEY",
   keyPassword: "KAFKA_KEY_PASSWORD",
   unsafeSsl: "KAFKA_UNSAFE_SSL",
+  saslTokenProvider: "KAFKA_SASL_TOKEN_PROVIDER",
+  oauthTokenEndpointUri: "KAFKA_OAUTH_TOKEN_ENDPOINT_URI",
+  scopes: "KAFKA_SCOPES",
+  oauthExtensions: "KAFKA_OAUTH_EXTENSIONS",
+  awsRegion: "KAFKA_AWS_REGION",
+  // MSK IAM signs with the sidecar's own AWS credentials, read from the usual variables.
+  awsAccessKeyID: "AWS_ACCESS_KEY_ID",
+  awsSecretAccessKey: "AWS_SECRET_ACCESS_KEY",
+  awsSessionToken: "AWS_SESSION_TOKEN",
 } as const;
 type Param = keyof typeof CREDENTIAL_ENV;
 
-const FROM_METADATA: readonly Param[] = ["tls", "sasl", "unsafeSsl"];
+const FROM_METADATA: readonly Param[] = ["tls", "sasl", "saslTokenProvider", "unsafeSsl", "awsRegion"];
 /** Parameters a TriggerAuthentication may set (unsafeSsl is metadata only, as in KEDA). */
 const FROM_AUTH: readonly Param[] = [
   "sasl",
@@ -47,9 +57,16 @@ const FROM_AUTH: readonly Param[] = [
   "cert",
   "key",
   "keyPassword",
+  "saslTokenProvider",
+  "oauthTokenEndpointUri",
+  "scopes",
+  "oauthExtensions",
+  "awsAccessKeyID",
+  "awsSecretAccessKey",
+  "awsSessionToken",
 ];
 /** SASL mechanisms of KEDA the sidecar's Kafka client does not speak. */
-const SIDECAR_UNSUPPORTED_SASL = ["oauthbearer", "gssapi"];
+const SIDECAR_UNSUPPORTED_SASL = ["gssapi"];
 
 /** The TriggerAuthentication as looked up for the trigger's authenticationRef. */
 export interface AuthLookup {
@@ -149,7 +166,7 @@ export function credentialEnv(input: CredentialInput): Credentials {
   const sasl = out.get("sasl");
   if (sasl?.value !== undefined && SIDECAR_UNSUPPORTED_SASL.includes(sasl.value.trim())) {
     problems.push(
-      `sasl ${sasl.value.trim()}: the sidecar's Kafka client speaks none, plaintext, scram_sha256 and scram_sha512 only`,
+      `sasl ${sasl.value.trim()}: the sidecar's Kafka client speaks none, plaintext, scram_sha256, scram_sha512 and oauthbearer only`,
     );
   }
   if (problems.length > 0) return { ok: false, problems };
