@@ -358,14 +358,14 @@ export class ScaledObjectController implements ReportsSource {
     so: ScaledObject,
     st: ObjectState,
     er: EvaluationReports | undefined,
-    log: Logger,
+    log: () => Logger,
   ): void {
     const stalls = er?.summary ? er.view.stalls : [];
     const ns = so.metadata.namespace ?? "default";
     const fresh = newStalls(stalls, st.announcedStalls);
     for (const s of fresh) {
       const msg = `pod ${s.pod}: partition ${s.topic}/${s.partition} of consumer group ${s.consumerGroup} has lag ${s.lag} and its committed offset has not moved for ${Math.round(s.stalledForMs / 1000)} s; this lag is not counted as work for more replicas`;
-      log.warn({ pod: s.pod, topic: s.topic, partition: s.partition, lag: s.lag }, "partition stalled");
+      log().warn({ pod: s.pod, topic: s.topic, partition: s.partition, lag: s.lag }, "partition stalled");
       this.o.kube.events.event(so, "Warning", EventReason.KafkaPartitionStalled, msg);
     }
     st.announcedStalls = new Set(stalls.map(stallKey));
@@ -541,13 +541,15 @@ export class ScaledObjectController implements ReportsSource {
     const key = objectKey(so);
     const ns = so.metadata.namespace ?? "default";
     const name = so.metadata.name ?? "";
-    const log = this.log.child({ scaledObject: key });
+    // Made on first use: most evaluations log nothing at info, and a child logger per evaluation costs.
+    let child: Logger | undefined;
+    const log = (): Logger => (child ??= this.log.child({ scaledObject: key }));
     const { kube, metrics } = this.o;
     const started = this.now();
     const loopLatencySeconds = (started - p.due.expectedAt) / 1000;
 
     if (p.kind === "failed") {
-      log.warn({ reason: p.reason, err: p.message }, "ScaledObject check failed; not scaling");
+      log().warn({ reason: p.reason, err: p.message }, "ScaledObject check failed; not scaling");
       kube.events.event(so, "Warning", EventReason.ScaledObjectCheckFailed, p.message);
       metrics.recordObject(ns, name, { paused: false, error: true, loopLatencySeconds });
       const st = this.states.get(key);
@@ -576,7 +578,7 @@ export class ScaledObjectController implements ReportsSource {
     const { outcomes, samples, lagSum, evaluated, reportTriggers } = values;
     for (const { metricName, reason } of values.inactive) {
       // D3: say why the trigger is inactive where people look, not only in the log.
-      log.info({ trigger: metricName }, reason);
+      log().info({ trigger: metricName }, reason);
       kube.events.event(so, "Normal", EventReason.KEDAScalerInfo, `${metricName}: ${reason}`);
     }
 
@@ -594,7 +596,7 @@ export class ScaledObjectController implements ReportsSource {
     };
     if (p.readyReplicas !== undefined) input.readyReplicas = p.readyReplicas;
     const reports = await this.reportsFor(p, key, evaluated, now).catch((err: unknown) => {
-      log.warn({ err: errText(err) }, "could not read the target's pods: deciding without reports");
+      log().warn({ err: errText(err) }, "could not read the target's pods: deciding without reports");
       return undefined;
     });
     if (reports?.er.summary) input.reports = reports.er.summary;
@@ -617,8 +619,8 @@ export class ScaledObjectController implements ReportsSource {
           reports.er.view,
           p.scale.replicas - result.decision.replicas,
           st.markedPods,
-          log,
-        ).catch((err: unknown) => log.warn({ err: errText(err) }, "could not mark pods for the scale-in"));
+          log(),
+        ).catch((err: unknown) => log().warn({ err: errText(err) }, "could not mark pods for the scale-in"));
       }
       try {
         const after = await kube.scale.setReplicas(
@@ -636,7 +638,7 @@ export class ScaledObjectController implements ReportsSource {
             message: `New size: ${result.decision.replicas}; reason: ${result.decision.message}`,
           });
         }
-        log.info(
+        log().info(
           {
             from: p.scale.replicas,
             to: result.decision.replicas,
@@ -652,16 +654,17 @@ export class ScaledObjectController implements ReportsSource {
         if (result.eventIfScaleFails) events.push(result.eventIfScaleFails);
         else
           events.push({ type: "Warning", reason: EventReason.ScaledObjectUpdateFailed, message: scaleError });
-        log.error({ to: result.decision.replicas, err: scaleError }, "scale write failed");
+        log().error({ to: result.decision.replicas, err: scaleError }, "scale write failed");
       }
     } else {
-      log.debug({ replicas, reason: result.decision.reason, why: result.decision.message }, "holding");
+      if (this.log.isLevelEnabled("debug"))
+        log().debug({ replicas, reason: result.decision.reason, why: result.decision.message }, "holding");
       if (st.markedPods.size > 0) {
         // No scale-in under way: the marks this controller set earlier come off the pods that stayed.
         const marked = st.markedPods;
         await (reports ? Promise.resolve(reports.pods) : kube.pods.forTarget(p.scale))
           .then((pods) => clearMarks(kube.pods, pods, marked))
-          .catch((err: unknown) => log.warn({ err: errText(err) }, "could not clear deletion costs"));
+          .catch((err: unknown) => log().warn({ err: errText(err) }, "could not clear deletion costs"));
       }
     }
     st.reportState = {
@@ -709,8 +712,8 @@ export class ScaledObjectController implements ReportsSource {
       error: result.isError || scaleError !== undefined,
       loopLatencySeconds,
     });
-    if (!log.isLevelEnabled("debug")) return; // its arguments are built only when someone reads them
-    log.debug(
+    if (!this.log.isLevelEnabled("debug")) return; // its arguments are built only when someone reads them
+    log().debug(
       {
         cause: p.due.cause,
         replicas,
