@@ -4,7 +4,8 @@
  * 10,000 by default; `--n` for one size) target N Deployments at 0 replicas (no pods), over 10 shared topics
  * of 10 partitions and 100 shared consumer groups with no lag, polling every 10 s.
  *
- * Printed per N: the controller's RSS empty and in steady state (VmRSS of its process), the time to create
+ * Printed per N: the controller's RSS empty and in steady state (VmRSS of its process), its TCP connections
+ * to the broker (one broker here: the connections also reach it as partition leader), the time to create
  * the objects (many parallel requests) and from the first creation until every object was evaluated once,
  * what the start-up took (its writes by kind, CPU seconds per process: test/bench/startup.ts), the
  * evaluation-batch latency p50/p99 (the controller's lagscale_evaluation_batch_duration_seconds histogram)
@@ -23,7 +24,7 @@
  * NODE_OPTIONS for the controller, to compare settings; LAGSCALE_BENCH_CONTROLLER_ARGS: more controller flags.
  * LAGSCALE_BENCH_RS_WAIT_S: how long to wait for the Deployments' ReplicaSets (default 240 s).
  */
-import { mkdtempSync, readFileSync, readdirSync, renameSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { StackInfo } from "../stack/types.js";
@@ -91,6 +92,32 @@ function statusMiB(pid: number, field = "VmRSS"): number {
 }
 
 const rssMiB = (pid: number): number => statusMiB(pid);
+
+/**
+ * The process's established TCP connections to any of `ports` on this machine: its socket inodes
+ * (/proc/<pid>/fd) looked up in the kernel's TCP tables.
+ */
+function connectionsTo(pid: number, ports: ReadonlySet<number>): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m?.[1]) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  let n = 0;
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // remote address:port (hex), state 01 = ESTABLISHED, inode
+      const remotePort = parseInt(f[2]?.split(":")[1] ?? "", 16);
+      if (f[3] === "01" && ports.has(remotePort) && inodes.has(f[9] ?? "")) n++;
+    }
+  }
+  return n;
+}
 
 /**
  * With LAGSCALE_BENCH_HEAPSNAPSHOT_DIR set, asks the controller for a heap snapshot and waits until its file
@@ -332,6 +359,8 @@ async function one(
         `controller CPU in the window: ${((100 * steadyCpu) / STEADY_WINDOW_S).toFixed(0)} % of one core`,
       );
       io.figure(`${id}-rss`, Math.max(...rssSamples).toFixed(1), "MiB");
+      const brokerPorts = new Set(stack.bootstrapServers.map((b) => Number(b.split(":").pop())));
+      io.figure(`${id}-kafka-connections`, String(connectionsTo(pid, brokerPorts)), "connections");
       io.note(
         `last sample: anonymous ${statusMiB(pid, "RssAnon").toFixed(1)} MiB (heap, malloc), ` +
           `file ${statusMiB(pid, "RssFile").toFixed(1)} MiB (node, mapped code)` +
