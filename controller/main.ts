@@ -14,7 +14,6 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import v8 from "node:v8";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { BatchedLagReader } from "../core/kafka/batched-reader.js";
 import { PerTriggerLagReader } from "../core/kafka/per-trigger-reader.js";
@@ -51,11 +50,6 @@ import {
   SYSTEM_NAMESPACES,
   type WebhookServer,
 } from "./webhook/index.js";
-
-// Memory over speed in V8's heap sizing: the controller mostly waits on I/O, and by default its heap grows to
-// several times what is live before a full collection (at 1,000 ScaledObjects: RSS 231-313 MiB with this
-// off, 164-167 MiB with it on, 55 MiB live; docs/scale.md). Set here so it holds however node is started.
-v8.setFlagsFromString("--optimize-for-size");
 
 /** How long a leader may go without renewing before /healthz fails (controller-runtime's default is 20 s). */
 const HEALTHZ_TOLERANCE_MS = 20_000;
