@@ -4,9 +4,12 @@
  * a child process. 200 messages give exactly 200 Jobs, one per (partition, offset), each with its message in
  * the environment, never more than maxReplicaCount running, every offset committed at the end; a failing
  * message's Job follows backoffLimit and failedJobsHistoryLimit; an invalid Job template leaves the offsets
- * uncommitted and says why in status, Events and metrics, and the messages go out once it is fixed.
+ * uncommitted and says why in status, Events and metrics, and the messages go out once it is fixed. The
+ * dispatcher's consumer connects through the broker's mTLS and SASL_SSL (SCRAM) listeners with the credentials
+ * of a TriggerAuthentication and its Secret, as the lag reader does.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { sleep } from "../stack/process.js";
 import {
@@ -166,6 +169,95 @@ test("ScaledJob per-message dispatch", { concurrency: true }, async (t) => {
           .map((j) => j.metadata.name)
           .sort(),
         ["failing-0-0", "failing-0-2"],
+      );
+    },
+  );
+
+  await t.test(
+    "through the mTLS and SASL_SSL listeners, with a TriggerAuthentication's Secret",
+    async (st) => {
+      const secured = stack.kafka.secured;
+      if (!secured) {
+        return st.skip(`the stack's Kafka (${stack.kafka.kind}) has no secured listeners (local kind only)`);
+      }
+      const scram = stack.kafka.sasl?.users.find((u) => u.mechanism === "scram-sha-256");
+      assert.ok(scram, "the broker has a SCRAM-SHA-256 user");
+      const ca = readFileSync(secured.pki.ca, "utf8");
+      const cases: {
+        name: string;
+        brokers: string[];
+        metadata: Record<string, string>;
+        secret: Record<string, string>;
+      }[] = [
+        {
+          name: "mtls",
+          brokers: secured.mtls,
+          metadata: { tls: "enable" },
+          secret: {
+            ca,
+            cert: readFileSync(secured.pki.clientCert, "utf8"),
+            key: readFileSync(secured.pki.clientKey, "utf8"),
+          },
+        },
+        {
+          name: "scram",
+          brokers: secured.saslSsl,
+          metadata: { tls: "enable", sasl: "scram_sha256" },
+          secret: { ca, username: scram.username, password: scram.password },
+        },
+      ];
+      await Promise.all(
+        cases.map(async (c) => {
+          const { topic, group } = await setup(`secured-${c.name}`, 2);
+          await rest.post(`/api/v1/namespaces/${ns.name}/secrets`, {
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: c.name, namespace: ns.name },
+            stringData: c.secret,
+          });
+          await rest.post(`/apis/lagscale.io/v1alpha1/namespaces/${ns.name}/triggerauthentications`, {
+            apiVersion: "lagscale.io/v1alpha1",
+            kind: "TriggerAuthentication",
+            metadata: { name: c.name, namespace: ns.name },
+            spec: {
+              secretTargetRef: Object.keys(c.secret).map((key) => ({ parameter: key, name: c.name, key })),
+            },
+          });
+          await sendRoundRobin(k, topic, 2, ["s-0", "s-1", "s-2", "s-3"]);
+          const name = `secured-${c.name}`;
+          await createDispatchScaledJob(
+            stack,
+            rest,
+            scaledJob({
+              namespace: ns.name,
+              name,
+              script: "exit 0",
+              spec: { dispatch: { mode: "perMessage" } },
+              triggers: [
+                kafkaTrigger({
+                  brokers: c.brokers,
+                  group,
+                  topic,
+                  authRef: c.name,
+                  extra: { offsetResetPolicy: "earliest", ...c.metadata },
+                }),
+              ],
+            }),
+          );
+          await waitFor(
+            `the 4 offsets of ScaledJob ${name} committed`,
+            async () => ((await committed(k, group, topic)).join() === "2,2" ? true : undefined),
+            120_000,
+            500,
+          );
+          const jobs = await listJobs(rest, ns.name, name);
+          assert.deepEqual(jobs.map((j) => `${j.metadata.name}=${envOf(j).LAGSCALE_MESSAGE_VALUE}`).sort(), [
+            `${name}-0-0=s-0`,
+            `${name}-0-1=s-2`,
+            `${name}-1-0=s-1`,
+            `${name}-1-1=s-3`,
+          ]);
+        }),
       );
     },
   );
