@@ -324,7 +324,7 @@ async function one(
       }
       const reads = (byVerb.get ?? 0) + (byVerb.list ?? 0);
       // the acceptance line has no unit
-      console.log(`bench: controller-${n}-apiserver-reads-per-s = ${(reads / STEADY_WINDOW_S).toFixed(2)}`);
+      console.log(`bench: ${id}-apiserver-reads-per-s = ${(reads / STEADY_WINDOW_S).toFixed(2)}`);
       const paths = new Map<string, number>();
       for (const r of window.filter((x) => x.verb !== "watch")) {
         const key = `${r.verb} ${r.path.replace(/\/[^/]*\d[^/]*(?=\/|$)/g, "/*")}`;
