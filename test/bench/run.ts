@@ -19,8 +19,9 @@
  *
  * `npm run bench -- scaledjob`: per-message dispatch's Jobs per second and the time from a message's
  * production to its Job's pod running (test/bench/scaledjob.ts), on the local stack.
- * `npm run bench -- controller [--n 1000] [--per-trigger]`: the controller with 1,000 and 10,000 ScaledObjects: RSS, batch
- * latency, API server and Kafka requests (test/bench/controller.ts), on the local stack.
+ * `npm run bench -- controller [--n 1000] [--per-trigger]`: the controller with 1,000 and 10,000 ScaledObjects:
+ * RSS, batch latency, API server and Kafka requests (test/bench/controller.ts), on the local stack; with
+ * `--per-trigger`, one Kafka client per trigger as KEDA has, for comparison.
  */
 import path from "node:path";
 import v8 from "node:v8";
