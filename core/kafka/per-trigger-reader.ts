@@ -5,7 +5,6 @@
  * protocol and the results are the shared reader's; only the sharing is gone. A trigger's client that has
  * not been used for the idle time closes its connection, as the shared reader's do.
  */
-import type { Logger } from "pino";
 import { BatchedLagReader, type BatchedLagReaderOptions } from "./batched-reader.js";
 import {
   addCounts,
@@ -21,7 +20,7 @@ export class PerTriggerLagReader implements LagReader {
   private readonly readers = new Map<string, BatchedLagReader>();
   private readonly options: BatchedLagReaderOptions;
 
-  constructor(options: BatchedLagReaderOptions & { logger?: Logger } = {}) {
+  constructor(options: BatchedLagReaderOptions = {}) {
     this.options = { ...options, multiGroupRequests: false };
   }
 
