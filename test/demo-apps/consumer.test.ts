@@ -1,7 +1,8 @@
 /**
  * The demo consumer against the stack's real broker: it reads what the producer wrote and commits as it goes,
  * SLEEP paces it, and SIGTERM makes it leave the group at once, so the other member takes over its partitions
- * long before the 30 s session timeout would have.
+ * long before the 30 s session timeout would have. A member in the middle of a long batch at SLEEP=1 rejoins
+ * when another member joins, instead of being expelled at the rebalance timeout.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -196,4 +197,60 @@ test("SIGTERM leaves the group within a second; the other member gets every part
   t.diagnostic(`a owned all partitions ${tookOver} ms after b exited`);
   assert.equal(after.members[0]!.clientHost, "/127.0.0.2");
   assert.ok(tookOver < GROUP_TIMINGS.sessionTimeout / 2, `a took ${tookOver} ms to get b's partitions`);
+});
+
+test("SLEEP=1 in the middle of a long batch: a member that joins gets its share at the next heartbeat, and nobody is expelled", async (t) => {
+  const admin = await connectedAdmin();
+  t.after(() => admin.disconnect());
+  const topic = uniqueName("demo-consumer-rejoin");
+  const groupId = uniqueName("demo-consumer-rejoin-group");
+  await createTopic(admin, topic, 2);
+  const producer = testKafka("demo-consumer-rejoin-producer").producer();
+  await producer.connect();
+  // 40 messages a partition: one fetch, a batch of 40 s at SLEEP=1, longer than the 30 s rebalance timeout.
+  await producer.send({
+    topic,
+    messages: Array.from({ length: 80 }, (_, i) => ({ key: `Key-${i}`, value: `v${i}`, partition: i % 2 })),
+  });
+  await producer.disconnect();
+  const env = {
+    KAFKA_BROKER: bootstrapServers().join(","),
+    KAFKA_TOPIC: topic,
+    KAFKA_CONSUMER_GROUP: groupId,
+    SLEEP: "1",
+  };
+  const a = startApp("consumer", { ...env, POD_IP: "127.0.0.2" });
+  t.after(() => a.kill());
+  await a.waitForLine(MESSAGE_LINE, 30_000);
+  // a owns both partitions and is a few messages into its batch when b joins.
+  await a.waitForLine(/^Slept for 1 seconds$/, 10_000);
+  const b = startApp("consumer", { ...env, POD_IP: "127.0.0.3" });
+  t.after(() => b.kill());
+  const joined = Date.now();
+
+  // Before a heartbeat was offered after a 1 s sleep, a learned of the rebalance only when the coordinator
+  // expelled it at the rebalance timeout: its next commit failed, it exited, and b was left alone.
+  const shared = await waitFor(
+    "a stable group of a and b with a partition each",
+    async () => {
+      const g = await describeGroup(admin, groupId, topic);
+      return g.state === "Stable" &&
+        g.members.length === 2 &&
+        g.members.every((m) => m.partitions.length === 1)
+        ? g
+        : undefined;
+    },
+    GROUP_TIMINGS.rebalanceTimeout + 10_000,
+    250,
+  );
+  const tookMs = Date.now() - joined;
+  t.diagnostic(
+    `b had its partition ${tookMs} ms after it started (rebalance timeout ${GROUP_TIMINGS.rebalanceTimeout} ms)`,
+  );
+  assert.deepEqual(shared.members.map((m) => m.clientHost).sort(), ["/127.0.0.2", "/127.0.0.3"]);
+  assert.equal(a.child.exitCode, null, `a exited: ${a.stderr()}`);
+  assert.ok(
+    !a.lines.some((l) => l.includes("not aware of this member")),
+    a.lines.filter((l) => l.startsWith("{")).join("\n"),
+  );
 });

@@ -48,7 +48,12 @@ export interface DemoConsumer {
   stop(): Promise<void>;
 }
 
-/** Sleeps ms, heart-beating every second (kafkajs sends one per heartbeatInterval); ends early on abort. */
+/**
+ * Sleeps ms, offering kafkajs a heartbeat after every second of it, the last one included (kafkajs sends one
+ * per heartbeatInterval). kafka-go heart-beats from a goroutine; here a member learns of a rebalance only
+ * from a heartbeat's answer, so a sleep that offers none (SLEEP=1 used to) keeps the group waiting until the
+ * rebalance timeout expels the member. Ends early on abort.
+ */
 async function sleepWithHeartbeats(
   ms: number,
   heartbeat: () => Promise<void>,
@@ -57,17 +62,20 @@ async function sleepWithHeartbeats(
   const deadline = Date.now() + ms;
   while (!signal.aborted) {
     const left = deadline - Date.now();
-    if (left <= 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(left, 1000));
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-      signal.addEventListener("abort", done, { once: true });
-    });
-    if (!signal.aborted && Date.now() < deadline) await heartbeat();
+    if (left > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, 1000));
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          resolve();
+        }
+        signal.addEventListener("abort", done, { once: true });
+      });
+    }
+    if (signal.aborted) return;
+    await heartbeat();
+    if (Date.now() >= deadline) return;
   }
 }
 
