@@ -11,7 +11,13 @@ import { promisify } from "node:util";
 import { Kafka, logLevel, Partitioners, type Admin, type SASLOptions } from "kafkajs";
 import YAML from "yaml";
 import { INJECT_KEY } from "../../controller/inject/optin.js";
-import { KubeRest, isNotFound, loadKubeConfig } from "../../controller/kube/index.js";
+import {
+  KubeRest,
+  isAlreadyExists,
+  isConflict,
+  isNotFound,
+  loadKubeConfig,
+} from "../../controller/kube/index.js";
 import { kubeBinDir } from "../stack/kube/control-plane.js";
 import { createTopic } from "../stack/kafka/index.js";
 import { sleep } from "../stack/process.js";
@@ -223,15 +229,28 @@ export async function installCrds(stack: StackInfo): Promise<void> {
         metadata: { name: string };
       };
       const p = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
-      try {
-        const existing = await rest.get<{ metadata: { resourceVersion: string } }>(p);
-        await rest.put(p, {
-          ...crd,
-          metadata: { ...crd.metadata, resourceVersion: existing.metadata.resourceVersion },
-        });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        await rest.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
+      // Test files run side by side and each installs the CRDs: a neighbour's create or update between
+      // this one's read and write (409) means reading again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const existing = await rest
+            .get<{ metadata: { resourceVersion: string } }>(p)
+            .catch((err: unknown) => {
+              if (isNotFound(err)) return undefined;
+              throw err;
+            });
+          if (existing) {
+            await rest.put(p, {
+              ...crd,
+              metadata: { ...crd.metadata, resourceVersion: existing.metadata.resourceVersion },
+            });
+          } else {
+            await rest.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
+          }
+          break;
+        } catch (err) {
+          if (!(isConflict(err) || isAlreadyExists(err)) || attempt >= 5) throw err;
+        }
       }
       names.push(crd.metadata.name);
     }
