@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { startHttpServer, type RunningHttpServer } from "../core/http/server.js";
+import { errorText } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
 import { parseSidecarConfig, type SidecarConfig } from "./config.js";
 import { KafkajsPodKafka } from "./kafka.js";
@@ -119,10 +120,7 @@ async function main(): Promise<void> {
 
 // Whatever escapes is a bug; it is logged, and the consumer container beside is not concerned.
 process.on("unhandledRejection", (reason) => {
-  createLogger("sidecar").error(
-    { err: reason instanceof Error ? reason.message : String(reason) },
-    "unhandled rejection",
-  );
+  createLogger("sidecar").error({ err: errorText(reason) }, "unhandled rejection");
 });
 
 void main();

@@ -23,6 +23,7 @@ import {
   type ScaleTrigger,
   type TriggerAuthenticationSpec,
 } from "../../core/crd/index.js";
+import { errorLine } from "../../core/errors.js";
 import type { AuthRefKind, AuthSources, Container, PodTemplate, TargetRef } from "./sources.js";
 
 /** The environment variable naming the namespace ClusterTriggerAuthentications read Secrets from. */
@@ -130,10 +131,6 @@ export function resolveScaledJobInputs(
 
 type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? (err.message.split("\n")[0] ?? err.message) : String(err);
-}
-
 /**
  * Kubernetes' `$(VAR)` expansion of an env value, as the kubelet does it (so the value is what the
  * container sees): `$(NAME)` becomes NAME's value when NAME is defined earlier, and stays as written
@@ -199,7 +196,7 @@ class Resolution {
     if (!p) {
       p = load().then(
         (value): Result<T> => ({ ok: true, value }),
-        (err: unknown): Result<T> => ({ ok: false, error: `could not read ${what}: ${errorText(err)}` }),
+        (err: unknown): Result<T> => ({ ok: false, error: `could not read ${what}: ${errorLine(err)}` }),
       );
       cache.set(key, p);
     }
@@ -266,7 +263,7 @@ class Resolution {
           },
           (err: unknown): Result<PodTemplate> => ({
             ok: false,
-            error: `could not read ${this.templateOwner} (scaleTargetRef): ${errorText(err)}`,
+            error: `could not read ${this.templateOwner} (scaleTargetRef): ${errorLine(err)}`,
           }),
         );
       }

@@ -14,6 +14,7 @@
  * (no late watch opened after `stop()`); and change callbacks that are meant to enqueue keys, nothing more.
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { errorText } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import type { KubeRest } from "./rest.js";
 import {
@@ -177,7 +178,7 @@ class NamespaceReflector {
     const exp = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
     const delay = Math.round(exp * (0.8 + Math.random() * 0.4));
     this.logger?.warn(
-      { resource: this.label, err: err instanceof Error ? err.message : String(err), retryInMs: delay },
+      { resource: this.label, err: errorText(err), retryInMs: delay },
       "watch failed; restarting",
     );
     this.restartTimer = setTimeout(() => {

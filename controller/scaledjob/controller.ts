@@ -17,6 +17,7 @@
  * Nothing is created because something could not be read: a failed poll ends in Ready=False and an Event.
  */
 import { parsePauseAnnotations, validateScaledJob, type ScaledJob } from "../../core/crd/index.js";
+import { errorText, MAX_ERROR_CHARS } from "../../core/errors.js";
 import type { LagReader } from "../../core/kafka/types.js";
 import type { Logger } from "../../core/log.js";
 import {
@@ -82,20 +83,12 @@ export interface ScaledJobControllerOptions {
   now?: () => number;
 }
 
-/** Condition and Event messages are cut here: an error's text can be anything. */
-const MAX_MESSAGE_CHARS = 1024;
-
 interface ObjectState {
   uid: string;
   fingerprint: string;
   /** Active status at the last poll (undefined: not known yet, seeded from status). */
   active: boolean | undefined;
   paused: boolean | undefined;
-}
-
-function errText(err: unknown): string {
-  const t = err instanceof Error ? err.message : String(err);
-  return t.length > MAX_MESSAGE_CHARS ? `${t.slice(0, MAX_MESSAGE_CHARS)}…` : t;
 }
 
 function fingerprint(sj: ScaledJob): string {
@@ -209,7 +202,7 @@ export class ScaledJobController {
         try {
           await this.poll(due.key, sj);
         } catch (err) {
-          await this.checkFailed(due.key, sj, `poll failed: ${errText(err)}`);
+          await this.checkFailed(due.key, sj, `poll failed: ${errorText(err, MAX_ERROR_CHARS)}`);
         }
       }),
     );
@@ -228,7 +221,10 @@ export class ScaledJobController {
         ],
       });
     } catch (err) {
-      this.log.warn({ scaledJob: key, err: errText(err) }, "could not write the failure to status");
+      this.log.warn(
+        { scaledJob: key, err: errorText(err, MAX_ERROR_CHARS) },
+        "could not write the failure to status",
+      );
     }
   }
 
@@ -305,7 +301,10 @@ export class ScaledJobController {
       }
     }
     const pods = await jobs.podsByJob(ns, name).catch((err: unknown) => {
-      log.warn({ err: errText(err) }, "could not list the Jobs' pods: counting every running Job as pending");
+      log.warn(
+        { err: errorText(err, MAX_ERROR_CHARS) },
+        "could not list the Jobs' pods: counting every running Job as pending",
+      );
       return new Map<string, PodSnapshot[]>();
     });
     const snapshots = all.filter((j) => !j.metadata.deletionTimestamp).map((j) => snapshot(j, pods));
@@ -400,8 +399,13 @@ export class ScaledJobController {
         created++;
       } catch (err) {
         metrics.createFailed(ns, name);
-        kube.events.event(sj, "Warning", "KEDAJobCreateFailed", `Failed to create a Job: ${errText(err)}`);
-        log.warn({ err: errText(err) }, "Job create failed");
+        kube.events.event(
+          sj,
+          "Warning",
+          "KEDAJobCreateFailed",
+          `Failed to create a Job: ${errorText(err, MAX_ERROR_CHARS)}`,
+        );
+        log.warn({ err: errorText(err, MAX_ERROR_CHARS) }, "Job create failed");
       }
     }
     if (created > 0) {
@@ -464,7 +468,7 @@ export class ScaledJobController {
       } catch (err) {
         if (isNotFound(err)) continue;
         failed.push(job);
-        log.warn({ job, err: errText(err) }, "could not delete a Job");
+        log.warn({ job, err: errorText(err, MAX_ERROR_CHARS) }, "could not delete a Job");
       }
     }
     this.o.metrics.jobsDeleted(ns, name, n);

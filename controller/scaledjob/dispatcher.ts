@@ -22,6 +22,7 @@ import {
   type EachBatchPayload,
   type KafkaMessage,
 } from "kafkajs";
+import { errorText, MAX_ERROR_CHARS } from "../../core/errors.js";
 import { kafkajsConfig } from "../../core/kafka/connection.js";
 import { kafkaConnection } from "../../core/kafka/from-trigger.js";
 import type { ScaledJob } from "../../core/crd/index.js";
@@ -114,11 +115,6 @@ export function dispatchEntry(
   };
 }
 
-function errText(err: unknown): string {
-  const t = err instanceof Error ? err.message : String(err);
-  return t.length > 1024 ? `${t.slice(0, 1024)}…` : t;
-}
-
 function headersOf(m: KafkaMessage): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(m.headers ?? {})) {
@@ -180,7 +176,10 @@ export class KafkaMessageDispatch implements MessageDispatch {
       }
       return out;
     } catch (err) {
-      this.o.logger.warn({ scaledJob: key, err: errText(err) }, "could not read the committed offsets");
+      this.o.logger.warn(
+        { scaledJob: key, err: errorText(err, MAX_ERROR_CHARS) },
+        "could not read the committed offsets",
+      );
       return undefined;
     } finally {
       await admin.disconnect().catch(() => undefined);
@@ -232,7 +231,10 @@ export class KafkaMessageDispatch implements MessageDispatch {
       });
       log.info({ topic }, "dispatching one Job per message");
     })().catch((err: unknown) => {
-      log.error({ err: errText(err) }, "the dispatch consumer could not start; retried at the next poll");
+      log.error(
+        { err: errorText(err, MAX_ERROR_CHARS) },
+        "the dispatch consumer could not start; retried at the next poll",
+      );
       if (this.entries.get(key) === e) void this.remove(key);
     });
   }
@@ -304,7 +306,7 @@ export class KafkaMessageDispatch implements MessageDispatch {
       try {
         free = await this.takeSlot(e);
       } catch (err) {
-        log.warn({ err: errText(err) }, "could not count the running Jobs");
+        log.warn({ err: errorText(err, MAX_ERROR_CHARS) }, "could not count the running Jobs");
         return this.later(e, p.pause, BOUND_RECHECK_MS);
       }
       if (!free) return this.later(e, p.pause, BOUND_RECHECK_MS);
@@ -339,12 +341,17 @@ export class KafkaMessageDispatch implements MessageDispatch {
           e.inflight--;
           e.failures++;
           const retryMs = backoffDelay(e.failures, CREATE_BACKOFF, Math.random());
-          e.blocked = `Job ${jobName} for ${batch.topic}/${batch.partition} offset ${message.offset} could not be created (retry in ${Math.round(retryMs / 1000)} s, offset not committed): ${errText(err)}`;
+          e.blocked = `Job ${jobName} for ${batch.topic}/${batch.partition} offset ${message.offset} could not be created (retry in ${Math.round(retryMs / 1000)} s, offset not committed): ${errorText(err, MAX_ERROR_CHARS)}`;
           this.o.metrics.createFailed(ns, name);
           this.o.metrics.dispatchBlocked(ns, name, true);
           this.o.events.event(e.sj, "Warning", "JobCreateFailed", e.blocked);
           log.warn(
-            { partition: batch.partition, offset: message.offset, retryMs, err: errText(err) },
+            {
+              partition: batch.partition,
+              offset: message.offset,
+              retryMs,
+              err: errorText(err, MAX_ERROR_CHARS),
+            },
             "Job create failed",
           );
           return this.later(e, p.pause, retryMs);

@@ -27,6 +27,7 @@
  * tries again at once. An evaluation past its budget is not started again until it has ended.
  */
 import type { ScaledObject } from "../../core/crd/index.js";
+import { errorText } from "../../core/errors.js";
 import type { EndOffsetWatch, WatchTick } from "../../core/kafka/end-offset-watch.js";
 import type { LagReader, LagReadResult } from "../../core/kafka/types.js";
 import type { PersistentLagMemory } from "../../core/lag/index.js";
@@ -69,7 +70,6 @@ import {
 import { newStalls, stallKey } from "../../core/reports/summary.js";
 import { EarlyEvaluations, memoryFromEvaluation } from "./early.js";
 import {
-  errText,
   prepareEvaluation,
   ScaledObjectChecks,
   targetIsGone,
@@ -273,13 +273,13 @@ export class ScaledObjectController implements ReportsSource {
         if (!targetIsGone(err)) {
           this.o.metrics.objectError(ns, so.metadata.name ?? "");
           throw new Error(
-            `restore ${ref.kind ?? "Deployment"} ${ns}/${ref.name} to ${original} replicas: ${errText(err)}`,
+            `restore ${ref.kind ?? "Deployment"} ${ns}/${ref.name} to ${original} replicas: ${errorText(err)}`,
             {
               cause: err,
             },
           );
         }
-        log.info({ err: errText(err) }, "target is gone: nothing to restore");
+        log.info({ err: errorText(err) }, "target is gone: nothing to restore");
       }
     }
     await this.o.kube.finalizers.remove(SCALED_OBJECTS, so);
@@ -495,7 +495,7 @@ export class ScaledObjectController implements ReportsSource {
   private async evaluationFailed(key: string, so: ScaledObject | undefined, err: unknown): Promise<void> {
     const overran = err instanceof EvaluationOverran;
     const reason = overran ? "EvaluationTimedOut" : "EvaluationFailed";
-    const text = errText(err);
+    const text = errorText(err);
     const message = `evaluation ${overran ? "overran its budget" : "failed"}: ${text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text}`;
     const st = this.states.get(key);
     let retryInMs: number | undefined;
@@ -525,7 +525,7 @@ export class ScaledObjectController implements ReportsSource {
     try {
       await this.o.kube.status.patch(SCALED_OBJECTS, so, statusAfterCheckFailure(reason, message));
     } catch (patchErr) {
-      this.log.warn({ scaledObject: key, err: errText(patchErr) }, "could not write the failure to status");
+      this.log.warn({ scaledObject: key, err: errorText(patchErr) }, "could not write the failure to status");
     }
   }
 
@@ -596,7 +596,7 @@ export class ScaledObjectController implements ReportsSource {
     };
     if (p.readyReplicas !== undefined) input.readyReplicas = p.readyReplicas;
     const reports = await this.reportsFor(p, key, evaluated, now).catch((err: unknown) => {
-      log().warn({ err: errText(err) }, "could not read the target's pods: deciding without reports");
+      log().warn({ err: errorText(err) }, "could not read the target's pods: deciding without reports");
       return undefined;
     });
     if (reports?.er.summary) input.reports = reports.er.summary;
@@ -620,7 +620,9 @@ export class ScaledObjectController implements ReportsSource {
           p.scale.replicas - result.decision.replicas,
           st.markedPods,
           log(),
-        ).catch((err: unknown) => log().warn({ err: errText(err) }, "could not mark pods for the scale-in"));
+        ).catch((err: unknown) =>
+          log().warn({ err: errorText(err) }, "could not mark pods for the scale-in"),
+        );
       }
       try {
         const after = await kube.scale.setReplicas(
@@ -649,7 +651,7 @@ export class ScaledObjectController implements ReportsSource {
           "scaled",
         );
       } catch (err) {
-        scaleError = errText(err);
+        scaleError = errorText(err);
         state = result.stateIfScaleFails;
         if (result.eventIfScaleFails) events.push(result.eventIfScaleFails);
         else
@@ -664,7 +666,7 @@ export class ScaledObjectController implements ReportsSource {
         const marked = st.markedPods;
         await (reports ? Promise.resolve(reports.pods) : kube.pods.forTarget(p.scale))
           .then((pods) => clearMarks(kube.pods, pods, marked))
-          .catch((err: unknown) => log().warn({ err: errText(err) }, "could not clear deletion costs"));
+          .catch((err: unknown) => log().warn({ err: errorText(err) }, "could not clear deletion costs"));
       }
     }
     st.reportState = {

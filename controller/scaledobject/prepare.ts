@@ -11,6 +11,7 @@ import {
   type ResolvedScaledObject,
   type ScaledObject,
 } from "../../core/crd/index.js";
+import { errorText } from "../../core/errors.js";
 import type { LagReadResult } from "../../core/kafka/types.js";
 import type { Logger } from "../../core/log.js";
 import type { DecideInput, ScalingSpec } from "../../core/scaling/index.js";
@@ -62,16 +63,12 @@ export interface PrepareDeps {
   log: Logger;
 }
 
-export function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** The target does not exist (any more) or cannot be scaled: nothing to restore, nothing to retry. */
 export function targetIsGone(err: unknown): boolean {
   return (
     isNotFound(err) ||
     err instanceof NotScalableError ||
-    /has no kind .* \(is its CRD installed\?\)/.test(errText(err))
+    /has no kind .* \(is its CRD installed\?\)/.test(errorText(err))
   );
 }
 
@@ -159,9 +156,9 @@ export async function prepareEvaluation(
     if (err instanceof NotScalableError) {
       return failed(`Target resource doesn't expose /scale subresource: ${err.message}`);
     }
-    if (targetIsGone(err)) return failed(errText(err));
+    if (targetIsGone(err)) return failed(errorText(err));
     return failed(
-      `could not read the current replicas of ${ref.kind} ${ns}/${ref.name}: ${errText(err)}`,
+      `could not read the current replicas of ${ref.kind} ${ns}/${ref.name}: ${errorText(err)}`,
       "ErrorGettingCurrentReplicas",
     );
   }
@@ -189,7 +186,7 @@ export async function prepareEvaluation(
     try {
       readyReplicas = await deps.kube.pods.readyCount(scale);
     } catch (err) {
-      deps.log.warn({ scaledObject: due.key, err: errText(err) }, "could not count ready pods");
+      deps.log.warn({ scaledObject: due.key, err: errorText(err) }, "could not count ready pods");
     }
   }
   return {

@@ -32,6 +32,7 @@ import {
   type ScaledObject,
   type ScaleTrigger,
 } from "../../core/crd/index.js";
+import { errorLine } from "../../core/errors.js";
 import { parseCronTrigger, parseKafkaTrigger, type ParseResult } from "../../core/triggers/index.js";
 import type { AdmissionRequest, Verdict } from "./admission.js";
 import type { TargetReference, WebhookLookups } from "./lookups.js";
@@ -283,8 +284,6 @@ function cooldownWarning(spec: ScaledObject["spec"]): string[] {
   return [];
 }
 
-const errorText = (err: unknown) => (err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err));
-
 export interface ScaledObjectCheckContext {
   lookups: WebhookLookups;
   metrics?: WebhookMetrics;
@@ -334,7 +333,7 @@ export async function checkScaledObject(
       try {
         await f();
       } catch (err) {
-        warnings.push(`lagscale could not check ${what}: ${errorText(err)}`);
+        warnings.push(`lagscale could not check ${what}: ${errorLine(err)}`);
       }
     };
     await Promise.all([

@@ -8,6 +8,7 @@
  * answer is read, the exchange is closed as the RFC asks, and the error says what the broker said.
  */
 import kafkajs, { type AuthenticationProviderArgs, type Authenticator } from "kafkajs";
+import { errorText } from "../errors.js";
 
 const SOH = "\u0001";
 
@@ -102,9 +103,7 @@ export function oauthBearerMechanism(o: OAuthBearerProviderOptions): {
         try {
           token = await o.token();
         } catch (error) {
-          throw saslError(
-            `SASL OAUTHBEARER: could not get the ${o.describe}: ${error instanceof Error ? error.message : String(error)}`,
-          );
+          throw saslError(`SASL OAUTHBEARER: could not get the ${o.describe}: ${errorText(error)}`);
         }
         const challenge = await saslAuthenticate<Buffer>({
           request: { encode: () => Promise.resolve(lengthPrefixed(initialResponse(token))) },
