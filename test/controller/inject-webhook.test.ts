@@ -6,6 +6,10 @@
  * - a Deployment that opts in gets the sidecar through the API server's call (the stored pod spec says
  *   so), a second pass over the stored pod changes nothing, and the injected sidecar's reports are
  *   accepted by the controller;
+ * - a consumer whose trigger reads the broker's SASL_SSL listener with OAUTHBEARER through a
+ *   TriggerAuthentication gets a sidecar whose credentials are references to that Secret, and whose reports
+ *   (sent only after a successful read) are accepted: the sidecar got a token from the test's issuer
+ *   (test/stack/kafka/token-issuer.ts) and read the group over TLS;
  * - a Deployment that does not opt in is untouched;
  * - an invalid opt-in value starts the pod without the sidecar, with an Event on the Deployment;
  * - with the controller stopped (configuration still there, nothing answering), an opted-in pod is still
@@ -35,6 +39,7 @@ import { MUTATE_POD_PATH, renderMutatingWebhookConfiguration } from "../../contr
 import { buildInfo } from "../../controller/metrics.js";
 import { reportedPods } from "../../demo-apps/demo/view.js";
 import { createCa, issueCert } from "../stack/kube/pki.js";
+import { TokenIssuer } from "../stack/kafka/token-issuer.js";
 import { freePorts } from "../stack/process.js";
 import {
   consumerDeployment,
@@ -317,6 +322,112 @@ describe("the sidecar injector through the real API server", { skip }, () => {
       "the receiver logged an accepted report",
     );
   });
+
+  it(
+    "a consumer whose trigger reads through SASL_SSL with OAUTHBEARER (a TriggerAuthentication's Secret) gets a sidecar that reads the group there",
+    { skip: stack.kafka.secured ? false : "the stack's Kafka has no secured listeners (local kind only)" },
+    async (t) => {
+      const s = stack.kafka.secured!;
+      const name = "oauth";
+      const topic = `inject-oauth-${run}`;
+      const group = `g-${topic}`;
+      const issuer = await new TokenIssuer({ clients: { "sidecar-client": "sidecar-secret" } }).start();
+      t.after(() => issuer.stop());
+      const secret = {
+        ca: readFileSync(s.pki.ca, "utf8"),
+        username: "sidecar-client",
+        password: "sidecar-secret",
+        oauthTokenEndpointUri: issuer.url,
+        scopes: s.oauthRequiredScope,
+      };
+      await rest.post(`/api/v1/namespaces/${ns.name}/secrets`, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name, namespace: ns.name },
+        stringData: secret,
+      });
+      await rest.post(`/apis/lagscale.io/v1alpha1/namespaces/${ns.name}/triggerauthentications`, {
+        apiVersion: "lagscale.io/v1alpha1",
+        kind: "TriggerAuthentication",
+        metadata: { name, namespace: ns.name },
+        spec: { secretTargetRef: Object.keys(secret).map((key) => ({ parameter: key, name, key })) },
+      });
+      const k = kafka(stack.bootstrapServers);
+      await withAdmin(k, (admin) => createTestTopic(admin, topic, 2));
+      await createScaledObject(
+        rest,
+        scaledObject({
+          namespace: ns.name,
+          name,
+          target: name,
+          spec: { pollingInterval: 5, minReplicaCount: 1, maxReplicaCount: 1 },
+          triggers: [
+            kafkaTrigger({
+              brokers: s.saslSsl,
+              group,
+              topic,
+              lagThreshold: 7,
+              extra: { tls: "enable", sasl: "oauthbearer" },
+              authRef: name,
+            }),
+          ],
+        }),
+      );
+      // The consumer itself reads the plain listener; only the sidecar goes through SASL_SSL.
+      const deployment = consumerDeployment({
+        namespace: ns.name,
+        name,
+        replicas: 1,
+        brokers: stack.bootstrapServers,
+        topic,
+        group,
+        sleepSeconds: 0,
+      }) as { spec: { template: { metadata: { labels: Record<string, string> } } } };
+      Object.assign(deployment.spec.template.metadata.labels, LABEL);
+      await createDeployment(rest, deployment);
+
+      const pod = await firstPod(name);
+      const sidecar = pod.spec?.initContainers?.find((c) => c.name === SIDECAR_CONTAINER);
+      assert.ok(sidecar, `the stored pod has the sidecar: ${JSON.stringify(pod.spec?.initContainers ?? [])}`);
+      const env = new Map(sidecar.env?.map((e) => [e.name, e]));
+      assert.equal(env.get("KAFKA_BOOTSTRAP_SERVERS")?.value, s.saslSsl.join(","));
+      assert.equal(env.get("KAFKA_TLS")?.value, "enable");
+      assert.equal(env.get("KAFKA_SASL")?.value, "oauthbearer");
+      // Every credential is a reference to the Secret: lagscale never copies a secret value into a pod.
+      const referenced = [
+        ["KAFKA_CA", "ca"],
+        ["KAFKA_USERNAME", "username"],
+        ["KAFKA_PASSWORD", "password"],
+        ["KAFKA_OAUTH_TOKEN_ENDPOINT_URI", "oauthTokenEndpointUri"],
+        ["KAFKA_SCOPES", "scopes"],
+      ] as const;
+      for (const [variable, key] of referenced) {
+        assert.deepEqual(env.get(variable)?.valueFrom?.secretKeyRef, { name, key }, variable);
+        assert.equal(env.get(variable)?.value, undefined, `${variable} holds no value of its own`);
+      }
+
+      // The sidecar reports only what it read from Kafka: an accepted report means the read over
+      // SASL_SSL worked, with a token from the issuer.
+      const reported = await waitFor(
+        "the injected sidecar's report over SASL_SSL/OAUTHBEARER to be accepted",
+        async () => {
+          const mine = reportedPods(await controller.metrics(), `${ns.name}/${name}`);
+          return mine.length > 0 ? mine : undefined;
+        },
+        90_000,
+        500,
+      );
+      console.log(
+        `reports accepted over OAUTHBEARER from ${reported.map((p) => `${p.pod}:${p.state}`).join(", ")}; the issuer answered ${issuer.requests.length} token requests`,
+      );
+      assert.ok(
+        issuer.requests.some(
+          (r) => r.clientId === "sidecar-client" && r.scopes.includes(s.oauthRequiredScope),
+        ),
+        `the Secret's client asked for a token with the required scope (the controller's reads ask too): ${JSON.stringify(issuer.requests)}`,
+      );
+    },
+  );
 
   it("a Deployment that does not opt in is untouched", async () => {
     await createDeployment(rest, sleeper(ns.name, "plain", {}));
