@@ -116,6 +116,39 @@ describe("the sidecar injector through the real API server", { skip }, () => {
       250,
     );
 
+  /** The talk's consumer as a Deployment of one pod that opts in; it reads the stack's plain listener. */
+  const createOptedInConsumer = async (name: string, topic: string, group: string) => {
+    const deployment = consumerDeployment({
+      namespace: ns.name,
+      name,
+      replicas: 1,
+      brokers: stack.bootstrapServers,
+      topic,
+      group,
+      sleepSeconds: 0,
+    }) as { spec: { template: { metadata: { labels: Record<string, string> } } } };
+    Object.assign(deployment.spec.template.metadata.labels, LABEL);
+    await createDeployment(rest, deployment);
+  };
+  /** The Deployment's first stored pod, which must hold the sidecar, and that sidecar. */
+  const injectedPod = async (name: string) => {
+    const pod = await firstPod(name);
+    const sidecar = pod.spec?.initContainers?.find((c) => c.name === SIDECAR_CONTAINER);
+    assert.ok(sidecar, `the stored pod has the sidecar: ${JSON.stringify(pod.spec?.initContainers ?? [])}`);
+    return { pod, sidecar };
+  };
+  /** Waits for the controller's metrics to show an accepted report of the ScaledObject's pods. */
+  const acceptedReports = (name: string, what: string) =>
+    waitFor(
+      what,
+      async () => {
+        const mine = reportedPods(await controller.metrics(), `${ns.name}/${name}`);
+        return mine.length > 0 ? mine : undefined;
+      },
+      90_000,
+      500,
+    );
+
   let caPem: Buffer;
   /** An AdmissionReview for `pod` straight to the controller's /mutate-pod (as the API server sends it). */
   const postReview = (pod: V1Pod): Promise<{ allowed: boolean; patch?: string }> =>
@@ -262,21 +295,8 @@ describe("the sidecar injector through the real API server", { skip }, () => {
         triggers: [kafkaTrigger({ brokers: stack.bootstrapServers, group, topic, lagThreshold: 7 })],
       }),
     );
-    const deployment = consumerDeployment({
-      namespace: ns.name,
-      name,
-      replicas: 1,
-      brokers: stack.bootstrapServers,
-      topic,
-      group,
-      sleepSeconds: 0,
-    }) as { spec: { template: { metadata: { labels: Record<string, string> } } } };
-    Object.assign(deployment.spec.template.metadata.labels, LABEL);
-    await createDeployment(rest, deployment);
-
-    const pod = await firstPod(name);
-    const sidecar = pod.spec?.initContainers?.find((c) => c.name === SIDECAR_CONTAINER);
-    assert.ok(sidecar, `the stored pod has the sidecar: ${JSON.stringify(pod.spec?.initContainers ?? [])}`);
+    await createOptedInConsumer(name, topic, group);
+    const { pod, sidecar } = await injectedPod(name);
     assert.equal(sidecar.restartPolicy, "Always");
     assert.equal(sidecar.image, "lagscale/sidecar:dev");
     const env = new Map(sidecar.env?.map((e) => [e.name, e.value]));
@@ -305,15 +325,7 @@ describe("the sidecar injector through the real API server", { skip }, () => {
     assert.equal(again.allowed, true);
     assert.equal(again.patch, undefined, "no patch for a pod that has the sidecar");
 
-    const reported = await waitFor(
-      "the injected sidecar's report to be accepted",
-      async () => {
-        const mine = reportedPods(await controller.metrics(), `${ns.name}/${name}`);
-        return mine.length > 0 ? mine : undefined;
-      },
-      90_000,
-      500,
-    );
+    const reported = await acceptedReports(name, "the injected sidecar's report to be accepted");
     console.log(`reports accepted from ${reported.map((p) => `${p.pod}:${p.state}`).join(", ")}`);
     assert.ok(
       controller.logs.some(
@@ -374,21 +386,8 @@ describe("the sidecar injector through the real API server", { skip }, () => {
         }),
       );
       // The consumer itself reads the plain listener; only the sidecar goes through SASL_SSL.
-      const deployment = consumerDeployment({
-        namespace: ns.name,
-        name,
-        replicas: 1,
-        brokers: stack.bootstrapServers,
-        topic,
-        group,
-        sleepSeconds: 0,
-      }) as { spec: { template: { metadata: { labels: Record<string, string> } } } };
-      Object.assign(deployment.spec.template.metadata.labels, LABEL);
-      await createDeployment(rest, deployment);
-
-      const pod = await firstPod(name);
-      const sidecar = pod.spec?.initContainers?.find((c) => c.name === SIDECAR_CONTAINER);
-      assert.ok(sidecar, `the stored pod has the sidecar: ${JSON.stringify(pod.spec?.initContainers ?? [])}`);
+      await createOptedInConsumer(name, topic, group);
+      const { sidecar } = await injectedPod(name);
       const env = new Map(sidecar.env?.map((e) => [e.name, e]));
       assert.equal(env.get("KAFKA_BOOTSTRAP_SERVERS")?.value, s.saslSsl.join(","));
       assert.equal(env.get("KAFKA_TLS")?.value, "enable");
@@ -408,14 +407,9 @@ describe("the sidecar injector through the real API server", { skip }, () => {
 
       // The sidecar reports only what it read from Kafka: an accepted report means the read over
       // SASL_SSL worked, with a token from the issuer.
-      const reported = await waitFor(
+      const reported = await acceptedReports(
+        name,
         "the injected sidecar's report over SASL_SSL/OAUTHBEARER to be accepted",
-        async () => {
-          const mine = reportedPods(await controller.metrics(), `${ns.name}/${name}`);
-          return mine.length > 0 ? mine : undefined;
-        },
-        90_000,
-        500,
       );
       console.log(
         `reports accepted over OAUTHBEARER from ${reported.map((p) => `${p.pod}:${p.state}`).join(", ")}; the issuer answered ${issuer.requests.length} token requests`,
