@@ -159,9 +159,19 @@ test("talk scenario: 500 messages scale the consumer 1 → 5, the lag drains, an
     samples.every((n) => n <= 5),
     `never more replicas than partitions: ${samples.join(",")}`,
   );
+  // The cooldown counts from the last evaluation that found the ScaledObject active (status.lastActiveTime,
+  // whole seconds, rounded down), not from when this test saw the lag at 0 (up to a poll and a query later).
+  const soAtEnd = await getScaledObject(rest, ns.name, "kafka-scaledobject");
+  const lastActive = Date.parse(soAtEnd?.status?.lastActiveTime ?? "");
+  const toZero = controller.logs.find(
+    (l) => l.msg === "scaled" && l.scaledObject === `${ns.name}/kafka-scaledobject` && l.to === 0,
+  );
+  assert.ok(toZero, "the controller logged the scale to 0");
+  assert.ok(Number.isFinite(lastActive), `status.lastActiveTime: ${soAtEnd?.status?.lastActiveTime}`);
+  const inactiveForS = (Date.parse(String(toZero.time)) - lastActive) / 1000;
   assert.ok(
-    zeroAfter - drainedAfter >= 25,
-    `went to 0 only after the cooldown (${drainedAfter} s → ${zeroAfter} s)`,
+    inactiveForS >= 30,
+    `went to 0 ${inactiveForS.toFixed(1)} s after the last active evaluation (${soAtEnd?.status?.lastActiveTime}); the cooldown is 30 s`,
   );
 
   const events = await eventsFor(rest, ns.name, "ScaledObject", "kafka-scaledobject");
@@ -195,7 +205,7 @@ test("talk scenario: 500 messages scale the consumer 1 → 5, the lag drains, an
 
   console.log(
     [
-      `talk scenario: 5 replicas ${scaledAfter.toFixed(1)} s after the 500 messages, lag consumed after ${drainedAfter.toFixed(1)} s, 0 replicas after ${zeroAfter.toFixed(1)} s (test ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      `talk scenario: 5 replicas ${scaledAfter.toFixed(1)} s after the 500 messages, lag consumed after ${drainedAfter.toFixed(1)} s, 0 replicas after ${zeroAfter.toFixed(1)} s, ${inactiveForS.toFixed(1)} s after the last active evaluation (test ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
       `events: ${events.map((e) => `${e.reason}${e.count > 1 ? `×${e.count}` : ""}`).join(" → ")}`,
       "kubectl get scaledobjects, after applying it:",
       atStart.trimEnd(),
