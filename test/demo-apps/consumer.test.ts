@@ -165,8 +165,9 @@ test("SIGTERM leaves the group within a second; the other member gets every part
   assert.deepEqual(before.members.map((m) => m.clientHost).sort(), ["/127.0.0.2", "/127.0.0.3"]);
   assert.deepEqual(before.members.map((m) => m.partitions.length).sort(), [2, 3]);
 
-  // b is in the middle of a 5 s sleep when the signal arrives
-  await b.waitForLine(MESSAGE_LINE, 20_000);
+  // b is in the middle of a 5 s sleep when the signal arrives: right after a message line printed from now
+  // on (an older one may be a sleep ago, and b then at its next commit).
+  await b.waitForLine(MESSAGE_LINE, 20_000, b.lines.length);
   const { status, ms } = await b.signal("SIGTERM");
   t.diagnostic(`b exited ${ms} ms after SIGTERM`);
   assert.equal(status, 0, b.stderr());
