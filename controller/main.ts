@@ -50,6 +50,7 @@ import {
   SYSTEM_NAMESPACES,
   type WebhookServer,
 } from "./webhook/index.js";
+import { errorText } from "../core/errors.js";
 
 /** How long a leader may go without renewing before /healthz fails (controller-runtime's default is 20 s). */
 const HEALTHZ_TOLERANCE_MS = 20_000;
@@ -342,7 +343,7 @@ async function run(config: ControllerConfig, log: Logger): Promise<number> {
   try {
     await closeServers();
   } catch (err) {
-    log.warn({ err: (err as Error).message }, "closing the servers failed");
+    log.warn({ err: errorText(err) }, "closing the servers failed");
     exitCode = 1;
   }
   log.info("stopped");
@@ -376,7 +377,7 @@ async function main(): Promise<void> {
     const code = await run(parsed.config, log);
     process.exit(code);
   } catch (err) {
-    log.fatal({ err: (err as Error).message }, "controller failed");
+    log.fatal({ err: errorText(err) }, "controller failed");
     process.exit(1);
   }
 }

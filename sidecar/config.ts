@@ -13,6 +13,7 @@ import { connectionProblems } from "../core/kafka/connection.js";
 import type { KafkaConnection, KafkaSasl, KafkaTls, SaslMechanism } from "../core/kafka/types.js";
 import type { OffsetResetPolicy } from "../core/lag/index.js";
 import { logLevelFromEnv } from "../core/log.js";
+import { errorText } from "../core/errors.js";
 
 export interface SidecarConfig {
   readonly pod: { readonly name: string; readonly namespace: string; readonly ip: string };
@@ -291,7 +292,7 @@ export function parseSidecarConfig(env: Env): SidecarConfig {
   try {
     logLevel = logLevelFromEnv({ LOG_LEVEL: env.LOG_LEVEL });
   } catch (err) {
-    p.add((err as Error).message);
+    p.add(errorText(err));
   }
   if (p.list.length > 0) {
     throw new Error(`the sidecar's environment is not usable:\n- ${p.list.join("\n- ")}`);

@@ -27,6 +27,7 @@ import { kafkaErrorName, kafkaErrorType, type InternalCluster } from "../core/ka
 import type { KafkaConnection } from "../core/kafka/types.js";
 import type { OffsetResetPolicy, PartitionOffsets, TopicPartition } from "../core/lag/index.js";
 import type { PodReading } from "./classify.js";
+import { errorText } from "../core/errors.js";
 
 const { AssignerProtocol } = kafkajs;
 
@@ -104,7 +105,7 @@ export function assignedPartitions(
       decoded = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
     } catch (err) {
       throw new Error(
-        `the assignment of member ${m.memberId} (${m.clientId}) is not a classic consumer assignment: ${(err as Error).message}`,
+        `the assignment of member ${m.memberId} (${m.clientId}) is not a classic consumer assignment: ${errorText(err)}`,
       );
     }
     for (const [t, ids] of Object.entries(decoded?.assignment ?? {})) {

@@ -17,6 +17,7 @@ import type { SidecarConfig } from "./config.js";
 import { readOffsetsOnly, readPod, type PodKafka, type ReadPodOptions } from "./kafka.js";
 import type { SidecarMetrics } from "./metrics.js";
 import { backoffMs, crossesThreshold, nextInterval } from "./timing.js";
+import { errorText } from "../core/errors.js";
 
 export type LoopConfig = Pick<
   SidecarConfig,
@@ -130,10 +131,7 @@ export class SidecarLoop {
         failures++;
         const retryInMs = backoffMs("error", failures, random());
         if (failures === 1 || failures % 10 === 0) {
-          log.warn(
-            { err: (err as Error).message, failures, retryInMs },
-            "cannot read the consumer group from Kafka",
-          );
+          log.warn({ err: errorText(err), failures, retryInMs }, "cannot read the consumer group from Kafka");
         }
         await this.sleep(retryInMs);
         continue;

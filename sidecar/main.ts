@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   try {
     config = parseSidecarConfig(process.env);
   } catch (err) {
-    createLogger("sidecar", "info").fatal((err as Error).message);
+    createLogger("sidecar", "info").fatal(errorText(err));
     process.exit(2);
   }
   const logger = createLogger("sidecar", config.logLevel).child({
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     try {
       ca = readFileSync(config.reportCaFile, "utf8");
     } catch (err) {
-      logger.fatal(`LAGSCALE_REPORT_CA_FILE: cannot read ${config.reportCaFile}: ${(err as Error).message}`);
+      logger.fatal(`LAGSCALE_REPORT_CA_FILE: cannot read ${config.reportCaFile}: ${errorText(err)}`);
       process.exit(2);
     }
   }
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     }
   } catch (err) {
     // A taken port is the pod's manifest to fix; the reports are still worth sending.
-    logger.error({ err: (err as Error).message }, "cannot serve metrics or health; reporting goes on");
+    logger.error({ err: errorText(err) }, "cannot serve metrics or health; reporting goes on");
   }
   loop.start();
   logger.info(

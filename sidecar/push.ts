@@ -13,6 +13,7 @@ import https from "node:https";
 import type { Logger } from "../core/log.js";
 import type { SidecarReport } from "../core/reports/schema.js";
 import { backoffMs, failureKind, type FailureKind } from "./timing.js";
+import { errorText } from "../core/errors.js";
 
 export interface PostResult {
   /** The HTTP status, or 0 when no answer came (network error, timeout). */
@@ -149,7 +150,7 @@ export class ReportPusher {
         const token = await this.options.readToken();
         result = await this.options.post(JSON.stringify(report), token);
       } catch (err) {
-        result = { status: 0, text: `cannot read the ServiceAccount token: ${(err as Error).message}` };
+        result = { status: 0, text: `cannot read the ServiceAccount token: ${errorText(err)}` };
       }
       const kind = result.status === 0 ? "error" : failureKind(result.status);
       this.options.onOutcome?.({ report, status: result.status, ok: kind === undefined });

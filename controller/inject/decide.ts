@@ -26,6 +26,7 @@ import {
   type Workload,
 } from "./settings.js";
 import { SIDECAR_TOKEN_VOLUME } from "./sidecar.js";
+import { errorText } from "../../core/errors.js";
 
 /** The Event reason for a pod that asked for the sidecar and did not get it. */
 export const INJECTION_SKIPPED = "InjectionSkipped";
@@ -168,7 +169,7 @@ export async function decideInjection(request: AdmissionRequest, o: InjectOption
     found = await within(workloadOf(o.lookups, namespace, direct), deadline);
   } catch (err) {
     const owner = direct ? ownerObject(direct, namespace) : undefined;
-    const problem = `could not look up the pod's owner: ${(err as Error).message}`;
+    const problem = `could not look up the pod's owner: ${errorText(err)}`;
     if (optIn.kind === "invalid")
       return { ...base, result: "invalid-annotation", problems: optIn.problems, ...(owner ? { owner } : {}) };
     return { ...base, result: "lookup-failed", problems: [problem], ...(owner ? { owner } : {}) };
@@ -225,7 +226,7 @@ export async function decideInjection(request: AdmissionRequest, o: InjectOption
     return {
       ...withOwner,
       result: "lookup-failed",
-      problems: [`could not read the ScaledObject or its TriggerAuthentication: ${(err as Error).message}`],
+      problems: [`could not read the ScaledObject or its TriggerAuthentication: ${errorText(err)}`],
     };
   }
 }

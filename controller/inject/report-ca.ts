@@ -6,6 +6,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import type { Logger } from "../../core/log.js";
+import { errorText } from "../../core/errors.js";
 
 /** A CA bundle is a few KiB; anything larger is not one, and would bloat every pod spec. */
 export const MAX_REPORT_CA_BYTES = 64 * 1024;
@@ -39,7 +40,7 @@ export function reportCaReader(file: string, logger: Logger): () => string | und
         problem = reportCaProblem(text);
         if (!problem) pem = text;
       } catch (err) {
-        problem = `cannot be read: ${(err as Error).message}`;
+        problem = `cannot be read: ${errorText(err)}`;
       }
     }
     if (problem && complained !== `${key}:${problem}`) {

@@ -16,6 +16,7 @@ import type { Logger } from "../../core/log.js";
 import { kubeTime } from "./status.js";
 import type { KubeObject } from "./resources.js";
 import { isNotFound, type KubeRest } from "./rest.js";
+import { errorText } from "../../core/errors.js";
 
 export type EventType = "Normal" | "Warning";
 
@@ -280,7 +281,7 @@ export class EventRecorder {
     } catch (err) {
       this.options.logger?.warn(
         {
-          err: (err as Error).message,
+          err: errorText(err),
           object: `${s.event.involvedObject.kind} ${s.event.involvedObject.namespace ?? ""}/${s.event.involvedObject.name ?? ""}`,
           reason: s.event.reason,
         },

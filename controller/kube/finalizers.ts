@@ -6,6 +6,7 @@
  */
 import { resourcePath, type KubeObject, type ResourceType } from "./resources.js";
 import { isConflict, isNotFound, type KubeRest } from "./rest.js";
+import { errorText } from "../../core/errors.js";
 
 /** lagscale's finalizer on ScaledObjects and ScaledJobs (KEDA's is finalizer.keda.sh). */
 export const FINALIZER = "finalizer.lagscale.io";
@@ -78,12 +79,9 @@ export class Finalizers {
       } catch (err) {
         if (isNotFound(err)) return { changed: false, object: undefined };
         if (!isConflict(err) || attempt >= this.retries) {
-          throw new Error(
-            `update finalizer ${finalizer} of ${describe(type, current)}: ${(err as Error).message}`,
-            {
-              cause: err,
-            },
-          );
+          throw new Error(`update finalizer ${finalizer} of ${describe(type, current)}: ${errorText(err)}`, {
+            cause: err,
+          });
         }
       }
       await new Promise((r) => setTimeout(r, 10 * (attempt + 1) + Math.random() * 10));

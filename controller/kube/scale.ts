@@ -9,6 +9,7 @@ import { Discovery, type ResolvedKind } from "./discovery.js";
 import { resourcePath } from "./resources.js";
 import type { KubeRest } from "./rest.js";
 import type { TargetCache } from "./targets.js";
+import { errorText } from "../../core/errors.js";
 
 export interface ScaleTargetRef {
   /** Default apps/v1. */
@@ -83,7 +84,7 @@ export class ScaleClient {
     try {
       target = await this.discovery.resolve(apiVersion, kind);
     } catch (err) {
-      throw new Error(`scale target ${kind} ${namespace}/${name}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`scale target ${kind} ${namespace}/${name}: ${errorText(err)}`, { cause: err });
     }
     if (!target.scalable) throw new NotScalableError({ ...target, name, namespace });
     return target;

@@ -24,6 +24,7 @@ import { bearerToken, type ReportAuthenticator } from "./auth.js";
 import type { TokenBuckets } from "./ratelimit.js";
 import type { Reply, ReportRequest } from "./server.js";
 import type { ReportStore } from "./store.js";
+import { errorText } from "../../core/errors.js";
 
 /** A kafka trigger as early evaluation compares reports with it. */
 export interface ReportTrigger {
@@ -128,7 +129,7 @@ export class ReportReceiver {
     try {
       json = JSON.parse(raw.toString("utf8"));
     } catch (err) {
-      return { status: 400, body: { error: "the body is not JSON", errors: [(err as Error).message] } };
+      return { status: 400, body: { error: "the body is not JSON", errors: [errorText(err)] } };
     }
     const parsed = parseReport(json);
     if (!parsed.ok) return { status: 400, body: { error: "not a valid report", errors: parsed.errors } };

@@ -2,6 +2,7 @@
  * admission.k8s.io/v1 AdmissionReview: reading a request body strictly (anything malformed is a message for
  * an HTTP 400, never an exception) and writing the response the API server expects.
  */
+import { errorText } from "../../core/errors.js";
 
 export const ADMISSION_API_VERSION = "admission.k8s.io/v1";
 /** Bodies above this are refused (the API server's own request limit is 3 MiB too). */
@@ -43,7 +44,7 @@ export function parseAdmissionReview(body: string): ParsedReview {
   try {
     review = JSON.parse(body);
   } catch (err) {
-    return { ok: false, message: `the body is not JSON (${(err as Error).message})` };
+    return { ok: false, message: `the body is not JSON (${errorText(err)})` };
   }
   if (!isObject(review)) return { ok: false, message: "the body is not a JSON object (an AdmissionReview)" };
   if (review["apiVersion"] !== ADMISSION_API_VERSION || review["kind"] !== "AdmissionReview") {

@@ -49,6 +49,7 @@ import {
   verdictOf,
   type Outcome,
 } from "./validate.js";
+import { errorText } from "../../core/errors.js";
 
 /** The webhook paths, one per kind. */
 export const WEBHOOK_PATHS = {
@@ -134,7 +135,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       outcome = await decideInjection(request, o);
     } catch (err) {
       // decideInjection catches lookup errors; anything else is a defect, and still admits the pod.
-      outcome = { result: "lookup-failed", problems: [`internal error: ${(err as Error).message}`] };
+      outcome = { result: "lookup-failed", problems: [`internal error: ${errorText(err)}`] };
     }
     metrics.injections.inc({ result: outcome.result });
     const log = {

@@ -21,6 +21,7 @@ import {
   serverOptions,
   type ServerLimits,
 } from "./limits.js";
+import { errorText } from "../errors.js";
 
 /** A probe check: undefined when healthy, else why not. */
 export type Check = () => string | undefined;
@@ -59,7 +60,7 @@ function probe(checks: Record<string, Check>, verbose: boolean): { status: numbe
     try {
       reason = check();
     } catch (err) {
-      reason = `check threw: ${(err as Error).message}`;
+      reason = `check threw: ${errorText(err)}`;
     }
     if (reason !== undefined) {
       failed = true;
@@ -88,7 +89,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         text = await registry.metrics();
       } catch (err) {
         logger?.error({ err }, "could not render metrics");
-        throw new HttpError(500, `could not render metrics: ${(err as Error).message}`);
+        throw new HttpError(500, `could not render metrics: ${errorText(err)}`);
       }
       send(res, 200, text, registry.contentType);
       return;

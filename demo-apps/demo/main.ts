@@ -66,6 +66,7 @@ import {
   type PodReport,
   type Sample,
 } from "./view.js";
+import { errorText } from "../../core/errors.js";
 
 const MAX_REPLICAS = 5;
 const TICK_MS = 2_000;
@@ -512,7 +513,7 @@ async function run(): Promise<number> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (err) {
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    console.error(`${errorText(err)}\n\n${USAGE}`);
     return 2;
   }
   if (args.help) {

@@ -14,6 +14,7 @@ import {
   type V1EnvVar,
 } from "@kubernetes/client-node";
 import { INJECT_KEY } from "../../controller/inject/optin.js";
+import { errorText } from "../../core/errors.js";
 
 export const NAMESPACE = "keda-demo";
 export const TOPIC = "my-topic";
@@ -53,7 +54,7 @@ export function loadManifests(dir: string): KubernetesObject[] {
       // typed objects (the client serializes them through its models, see installCrds)
       docs = loadAllYaml(readFileSync(full, "utf8"));
     } catch (err) {
-      throw new Error(`${full}: ${(err as Error).message}`);
+      throw new Error(`${full}: ${errorText(err)}`);
     }
     for (const obj of docs) if (obj) out.push(obj);
   }
